@@ -1,0 +1,9 @@
+//! Authentication mechanics with no HTTP or SQL in them: password hashing,
+//! session tokens, CSRF tokens and the cross-site request check.
+
+pub mod csrf;
+pub mod password;
+pub mod tokens;
+
+pub use password::PasswordHasher;
+pub use tokens::{Keys, SessionToken};

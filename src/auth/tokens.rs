@@ -1,0 +1,156 @@
+//! Session and CSRF tokens, all keyed from `SECRET_KEY`.
+//!
+//! A session token is 256 random bits, sent only in the cookie. The database
+//! stores HMAC(session key, token), so a copy of the `sessions` table cannot be
+//! turned back into cookies. CSRF tokens are HMAC(csrf key, binding), where the
+//! binding is the session token when signed in and a random pre-session value
+//! (its own cookie) otherwise: the signed double-submit pattern of OWASP's
+//! CSRF Prevention Cheat Sheet.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use subtle::ConstantTimeEq;
+
+use crate::config::SecretKey;
+use crate::secret::Secret;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Keys derived once from `SECRET_KEY`.
+#[derive(Clone)]
+pub struct Keys {
+    session: [u8; 32],
+    csrf: [u8; 32],
+    /// Signs cookies whose content we must trust when it comes back (flash messages).
+    pub cookie: cookie::Key,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys([redacted])")
+    }
+}
+
+/// A random 256-bit value in URL-safe base64: session tokens and CSRF bindings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionToken(Secret<String>);
+
+impl SessionToken {
+    pub fn generate() -> Self {
+        let bytes: [u8; 32] = rand::random();
+        SessionToken(Secret::new(URL_SAFE_NO_PAD.encode(bytes)))
+    }
+
+    /// Accepts only values this server could have generated.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let decoded = URL_SAFE_NO_PAD.decode(raw).ok()?;
+        (decoded.len() == 32).then(|| SessionToken(Secret::new(raw.to_owned())))
+    }
+
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+}
+
+/// What a CSRF token is bound to.
+#[derive(Clone, Copy, Debug)]
+pub enum CsrfBinding<'a> {
+    /// A signed-in session.
+    Session(&'a SessionToken),
+    /// A visitor without a session, through the pre-session cookie.
+    Anonymous(&'a SessionToken),
+}
+
+impl Keys {
+    pub fn new(secret: &SecretKey) -> Self {
+        Keys {
+            session: secret.derive("session-id"),
+            csrf: secret.derive("csrf"),
+            cookie: cookie::Key::from(&secret.derive_wide("cookie-signing")),
+        }
+    }
+
+    /// The `sessions.id` under which a token is stored: hex HMAC-SHA256.
+    pub fn session_id(&self, token: &SessionToken) -> String {
+        hex::encode(mac(&self.session, &[token.expose().as_bytes()]))
+    }
+
+    pub fn csrf_token(&self, binding: CsrfBinding<'_>) -> String {
+        URL_SAFE_NO_PAD.encode(self.csrf_mac(binding))
+    }
+
+    /// Constant-time comparison of a presented token with the expected one.
+    pub fn csrf_token_matches(&self, binding: CsrfBinding<'_>, presented: &str) -> bool {
+        let Ok(presented) = URL_SAFE_NO_PAD.decode(presented.trim()) else {
+            return false;
+        };
+        let expected = self.csrf_mac(binding);
+        presented.len() == expected.len() && bool::from(presented.ct_eq(&expected))
+    }
+
+    fn csrf_mac(&self, binding: CsrfBinding<'_>) -> [u8; 32] {
+        // The label keeps a pre-session value from ever being a session's token.
+        match binding {
+            CsrfBinding::Session(token) => {
+                mac(&self.csrf, &[b"session:", token.expose().as_bytes()])
+            }
+            CsrfBinding::Anonymous(token) => {
+                mac(&self.csrf, &[b"anonymous:", token.expose().as_bytes()])
+            }
+        }
+    }
+}
+
+fn mac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
+    let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
+    for part in parts {
+        mac.update(part);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(secret: &str) -> Keys {
+        Keys::new(&SecretKey::from_configured(secret))
+    }
+
+    #[test]
+    fn tokens_are_random_and_round_trip() {
+        let a = SessionToken::generate();
+        assert_ne!(a, SessionToken::generate());
+        assert_eq!(SessionToken::parse(a.expose()), Some(a));
+        assert_eq!(SessionToken::parse("short"), None);
+        assert_eq!(SessionToken::parse(&"!".repeat(43)), None);
+    }
+
+    #[test]
+    fn session_ids_hide_the_token() {
+        let keys = keys("a secret that is long enough to be realistic");
+        let token = SessionToken::generate();
+        let id = keys.session_id(&token);
+        assert_eq!(id.len(), 64);
+        assert!(!id.contains(token.expose()));
+        assert_eq!(id, keys.session_id(&token));
+    }
+
+    #[test]
+    fn csrf_tokens_verify_only_for_their_binding_and_key() {
+        let keys_a = keys("a secret that is long enough to be realistic");
+        let keys_b = keys("another secret, just as long and as realistic");
+        let session = SessionToken::generate();
+        let other = SessionToken::generate();
+        let token = keys_a.csrf_token(CsrfBinding::Session(&session));
+        assert!(keys_a.csrf_token_matches(CsrfBinding::Session(&session), &token));
+        assert!(!keys_a.csrf_token_matches(CsrfBinding::Session(&other), &token));
+        assert!(!keys_a.csrf_token_matches(CsrfBinding::Anonymous(&session), &token));
+        assert!(!keys_b.csrf_token_matches(CsrfBinding::Session(&session), &token));
+        assert!(!keys_a.csrf_token_matches(CsrfBinding::Session(&session), ""));
+        assert!(!keys_a.csrf_token_matches(CsrfBinding::Session(&session), &token[..20]));
+        assert!(!keys_a.csrf_token_matches(CsrfBinding::Session(&session), "not base64 at all!"));
+    }
+}

@@ -1,0 +1,70 @@
+//! The command line: one [`Command`] enum, one module per subcommand.
+
+mod db;
+mod serve;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// SecureStamp: a self-hosted, verifiable file vault.
+///
+/// Configuration comes from the environment and from a `.env` file in the
+/// working directory (the environment wins); see the README for every variable.
+#[derive(Debug, Parser)]
+#[command(name = "securestamp", version, propagate_version = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application (the default when no subcommand is given).
+    Serve(serve::Opts),
+    /// Manage the database schema.
+    Db(db::Opts),
+}
+
+/// Runs the parsed command line and turns its outcome into an exit status.
+///
+/// Errors are printed as one line (`error: VARIABLE: what is wrong`), never as
+/// a backtrace: they are usually configuration that an operator has to fix.
+pub fn main(cli: Cli) -> ExitCode {
+    crate::startup::init_tracing();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: cannot start the async runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli
+            .command
+            .unwrap_or(Command::Serve(serve::Opts::default()))
+        {
+            Command::Serve(opts) => serve::run(opts).await,
+            Command::Db(opts) => db::run(opts).await,
+        }
+    });
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,240 @@
+//! Parsers for the individual configuration values; each returns the reason a
+//! value is unusable, and the caller adds the variable's name.
+
+use std::collections::BTreeSet;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use super::Mode;
+
+/// `development` or `production` (Flask's spelling, so the original `.env` works).
+pub(super) fn parse_mode(raw: &str) -> Result<Mode, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "development" | "dev" => Ok(Mode::Development),
+        "production" | "prod" => Ok(Mode::Production),
+        other => Err(format!(
+            "expected `development` or `production`, got `{other}`"
+        )),
+    }
+}
+
+/// A byte count: plain digits, or digits with a unit (`KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`, `TB`, `TiB`).
+pub(super) fn parse_size(raw: &str) -> Result<u64, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let number: u64 = digits.parse().map_err(|_| {
+        format!("expected a number of bytes such as 10737418240 or 10GiB, got `{raw}`")
+    })?;
+    let multiplier: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "k" | "kib" => 1 << 10,
+        "mb" => 1000 * 1000,
+        "m" | "mib" => 1 << 20,
+        "gb" => 1000 * 1000 * 1000,
+        "g" | "gib" => 1 << 30,
+        "tb" => 1000 * 1000 * 1000 * 1000,
+        "t" | "tib" => 1 << 40,
+        other => {
+            return Err(format!(
+                "unknown unit `{other}`; use bytes, KiB, MiB, GiB or TiB"
+            ));
+        }
+    };
+    match number.checked_mul(multiplier) {
+        Some(0) => Err("must be more than zero".into()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!("`{raw}` is too large")),
+    }
+}
+
+/// A duration: seconds, or a number with `s`, `m`, `h` or `d`.
+pub(super) fn parse_duration(raw: &str) -> Result<Duration, String> {
+    let raw = raw.trim();
+    let split = raw.find(|c: char| !c.is_ascii_digit()).unwrap_or(raw.len());
+    let (digits, unit) = raw.split_at(split);
+    let number: u64 = digits
+        .parse()
+        .map_err(|_| format!("expected a duration such as 3600, 30m, 2h or 7d, got `{raw}`"))?;
+    let seconds = match unit.trim() {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 60 * 60,
+        "d" => 24 * 60 * 60,
+        other => return Err(format!("unknown unit `{other}`; use s, m, h or d")),
+    };
+    match number.checked_mul(seconds) {
+        Some(0) => Err("must be more than zero".into()),
+        Some(total) => Ok(Duration::from_secs(total)),
+        None => Err(format!("`{raw}` is too large")),
+    }
+}
+
+/// A listen address; `localhost:PORT` is accepted and resolved.
+pub(super) fn parse_bind(raw: &str) -> Result<SocketAddr, String> {
+    let raw = raw.trim();
+    if let Ok(address) = raw.parse() {
+        return Ok(address);
+    }
+    raw.to_socket_addrs()
+        .ok()
+        .and_then(|mut addresses| addresses.next())
+        .ok_or_else(|| format!("expected an address such as 127.0.0.1:5000, got `{raw}`"))
+}
+
+/// `http(s)://<name>.onion`, or just `<name>.onion`.
+pub(super) fn parse_onion_url(raw: &str) -> Result<url::Url, String> {
+    let raw = raw.trim();
+    let with_scheme = if raw.contains("://") {
+        raw.to_owned()
+    } else {
+        format!("http://{raw}")
+    };
+    let url = url::Url::parse(&with_scheme).map_err(|e| format!("not a URL ({e}): `{raw}`"))?;
+    let onion = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|host| host.ends_with(".onion"))
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.username().is_empty();
+    if !onion {
+        return Err(format!(
+            "expected an address such as http://example.onion, got `{raw}`"
+        ));
+    }
+    Ok(url)
+}
+
+/// Object storage such as `s3://bucket/prefix`. Only local storage exists so far,
+/// so a valid URL is still refused, with the reason.
+pub(super) fn parse_storage_url(raw: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    if url.scheme() != "s3" || url.host_str().is_none_or(str::is_empty) {
+        return Err(format!("expected s3://bucket/prefix, got `{}`", raw.trim()));
+    }
+    Err("object storage is not supported by this version yet; unset it to store files in UPLOAD_FOLDER".into())
+}
+
+/// An OpenPGP user id such as `Name <email>`: printable text, one line.
+pub(super) fn parse_user_id(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.chars().any(char::is_control) || raw.len() > 256 {
+        return Err("must be one line of printable text, at most 256 bytes".into());
+    }
+    Ok(raw.to_owned())
+}
+
+/// Which file-name extensions uploads may have.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowedExtensions {
+    Any,
+    Only(BTreeSet<String>),
+}
+
+/// Common documents, images, archives and text formats.
+const DEFAULT_EXTENSIONS: &[&str] = &[
+    "7z", "bmp", "bz2", "csv", "doc", "docx", "gif", "gz", "heic", "jpeg", "jpg", "json", "md",
+    "odp", "ods", "odt", "pdf", "png", "ppt", "pptx", "rtf", "svg", "tar", "tgz", "tif", "tiff",
+    "txt", "webp", "xls", "xlsx", "xml", "xz", "zip", "zst",
+];
+
+impl Default for AllowedExtensions {
+    fn default() -> Self {
+        AllowedExtensions::Only(DEFAULT_EXTENSIONS.iter().map(|e| (*e).to_owned()).collect())
+    }
+}
+
+impl AllowedExtensions {
+    /// `*` for any, or a comma-separated list (`pdf, .PNG ,txt`).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if raw.trim() == "*" {
+            return Ok(AllowedExtensions::Any);
+        }
+        let mut set = BTreeSet::new();
+        for item in raw.split(',') {
+            let extension = item.trim().trim_start_matches('.').to_ascii_lowercase();
+            if extension.is_empty() {
+                continue;
+            }
+            if extension.len() > 16 || !extension.chars().all(|c| c.is_ascii_alphanumeric()) {
+                return Err(format!("`{}` is not a file extension", item.trim()));
+            }
+            set.insert(extension);
+        }
+        if set.is_empty() {
+            return Err("expected `*` or a comma-separated list such as pdf,png,txt".into());
+        }
+        Ok(AllowedExtensions::Only(set))
+    }
+
+    pub fn allows(&self, extension: &str) -> bool {
+        match self {
+            AllowedExtensions::Any => true,
+            AllowedExtensions::Only(set) => set.contains(&extension.to_ascii_lowercase()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_accept_plain_bytes_and_units() {
+        assert_eq!(parse_size("16777216"), Ok(16 * 1024 * 1024));
+        assert_eq!(parse_size("10GiB"), Ok(10 << 30));
+        assert_eq!(parse_size("5 MB"), Ok(5_000_000));
+        assert!(parse_size("0").is_err());
+        assert!(parse_size("ten").is_err());
+        assert!(parse_size("5 parsecs").is_err());
+        assert!(parse_size("99999999999999999999TiB").is_err());
+    }
+
+    #[test]
+    fn durations_accept_seconds_and_units() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("2h"), Ok(Duration::from_secs(7200)));
+        assert!(parse_duration("2 weeks").is_err());
+        assert!(parse_duration("0").is_err());
+    }
+
+    #[test]
+    fn extensions_are_normalised_and_checked() {
+        let parsed = AllowedExtensions::parse("pdf, .PNG ,txt").unwrap();
+        assert!(parsed.allows("png") && parsed.allows("PDF") && !parsed.allows("exe"));
+        assert_eq!(AllowedExtensions::parse("*"), Ok(AllowedExtensions::Any));
+        assert!(AllowedExtensions::parse("pdf,../x").is_err());
+        assert!(AllowedExtensions::parse(" , ").is_err());
+        assert!(AllowedExtensions::default().allows("pdf"));
+        assert!(!AllowedExtensions::default().allows("exe"));
+    }
+
+    #[test]
+    fn onion_addresses_must_be_onion_hosts() {
+        let url = parse_onion_url("abcdefghijklmnop.onion").unwrap();
+        assert_eq!(url.as_str(), "http://abcdefghijklmnop.onion/");
+        assert!(parse_onion_url("https://example.com").is_err());
+        assert!(parse_onion_url("http://x.onion/path").is_err());
+    }
+
+    #[test]
+    fn bind_addresses_resolve_localhost() {
+        assert_eq!(parse_bind("0.0.0.0:8080").unwrap().port(), 8080);
+        assert!(parse_bind("localhost:5000").unwrap().ip().is_loopback());
+        assert!(parse_bind("nowhere").is_err());
+    }
+
+    #[test]
+    fn storage_urls_are_checked_and_refused_for_now() {
+        assert!(
+            parse_storage_url("s3://bucket/prefix")
+                .unwrap_err()
+                .contains("not supported")
+        );
+        assert!(
+            parse_storage_url("ftp://x")
+                .unwrap_err()
+                .contains("expected s3://")
+        );
+    }
+}

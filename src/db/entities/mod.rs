@@ -1,0 +1,4 @@
+//! SeaORM entities: one module per table, mirroring the migrations.
+
+pub mod sessions;
+pub mod users;

@@ -1,0 +1,23 @@
+//! Schema migrations, embedded in the binary and applied at start and by
+//! `securestamp db upgrade`. A migration that has landed is never edited: add a new one.
+//!
+//! The same statements must be right on SQLite, MySQL/MariaDB and PostgreSQL;
+//! [`types`] holds the column types that differ.
+
+mod m20261130_000001_users;
+mod m20261130_000002_sessions;
+pub mod types;
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261130_000001_users::Migration),
+            Box::new(m20261130_000002_sessions::Migration),
+        ]
+    }
+}

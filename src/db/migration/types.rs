@@ -1,0 +1,28 @@
+//! Column and table options that must differ per database to mean the same thing.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::sea_orm::DbBackend;
+
+/// A UTC instant with microseconds. MySQL's `TIMESTAMP` ends in 2038 and its
+/// bare `DATETIME` drops fractions, so it gets `DATETIME(6)`.
+pub fn instant<T: IntoIden>(backend: DbBackend, name: T) -> ColumnDef {
+    let mut column = ColumnDef::new(name);
+    match backend {
+        DbBackend::MySql => column.custom("DATETIME(6)"),
+        _ => column.date_time(),
+    };
+    column
+}
+
+/// Table options: on MySQL, InnoDB (for foreign keys and transactions) and a
+/// binary collation, so that uniqueness compares exactly as on the other two
+/// databases instead of ignoring case, accents and trailing spaces.
+pub fn table_options(backend: DbBackend, table: &mut TableCreateStatement) -> TableCreateStatement {
+    if backend == DbBackend::MySql {
+        table
+            .engine("InnoDB")
+            .character_set("utf8mb4")
+            .collate("utf8mb4_bin");
+    }
+    table.take()
+}

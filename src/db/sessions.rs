@@ -1,0 +1,80 @@
+//! Queries on `sessions`. Times are Unix seconds.
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr,
+    EntityTrait, QueryFilter,
+};
+
+use super::entities::sessions::{self, Entity as Sessions};
+use super::entities::users;
+use super::users::User;
+
+/// Stores a new session.
+pub async fn create(
+    db: &DatabaseConnection,
+    id: String,
+    user_id: i32,
+    now: i64,
+    expires_at: i64,
+) -> Result<(), DbErr> {
+    sessions::ActiveModel {
+        id: Set(id),
+        user_id: Set(user_id),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(expires_at),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The session and its user, if the session exists and has neither expired
+/// nor been idle since before `idle_cutoff`.
+pub async fn find_live(
+    db: &DatabaseConnection,
+    id: &str,
+    now: i64,
+    idle_cutoff: i64,
+) -> Result<Option<(sessions::Model, User)>, DbErr> {
+    let found = Sessions::find_by_id(id.to_owned())
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .filter(sessions::Column::LastSeenAt.gt(idle_cutoff))
+        .find_also_related(users::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(session, user)| user.map(|user| (session, user))))
+}
+
+/// Records activity, which keeps an idle session alive.
+pub async fn touch(db: &DatabaseConnection, id: &str, now: i64) -> Result<(), DbErr> {
+    Sessions::update_many()
+        .col_expr(sessions::Column::LastSeenAt, Expr::value(now))
+        .filter(sessions::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<(), DbErr> {
+    Sessions::delete_by_id(id.to_owned()).exec(db).await?;
+    Ok(())
+}
+
+/// Removes every session that can no longer be used; returns how many.
+pub async fn delete_dead(
+    db: &DatabaseConnection,
+    now: i64,
+    idle_cutoff: i64,
+) -> Result<u64, DbErr> {
+    let result = Sessions::delete_many()
+        .filter(
+            Condition::any()
+                .add(sessions::Column::ExpiresAt.lte(now))
+                .add(sessions::Column::LastSeenAt.lte(idle_cutoff)),
+        )
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
+}

@@ -1,0 +1,92 @@
+//! Queries on `users`.
+
+use chrono::Utc;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr,
+    EntityTrait, NotSet, QueryFilter,
+};
+
+use super::entities::users::{self, Entity as Users};
+use crate::domain::{Email, Username};
+
+pub use users::Model as User;
+
+/// Why an account could not be created.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateUserError {
+    #[error("username taken")]
+    UsernameTaken,
+    #[error("email taken")]
+    EmailTaken,
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// Inserts a new user. Taken names are found before the insert so the user
+/// learns which field clashes; the unique indexes still decide a race.
+pub async fn create(
+    db: &DatabaseConnection,
+    username: &Username,
+    email: &Email,
+    password_hash: String,
+) -> Result<User, CreateUserError> {
+    if let Some(clash) = find_clash(db, username, email).await? {
+        return Err(clash);
+    }
+    let row = users::ActiveModel {
+        id: NotSet,
+        username: Set(username.as_str().to_owned()),
+        email: Set(email.as_str().to_owned()),
+        password_hash: Set(password_hash),
+        created_at: Set(Utc::now().naive_utc()),
+        username_key: Set(Some(username.key())),
+        email_key: Set(Some(email.key())),
+    };
+    match row.insert(db).await {
+        Ok(user) => Ok(user),
+        Err(error) if super::is_unique_violation(&error) => Err(find_clash(db, username, email)
+            .await?
+            .unwrap_or(CreateUserError::UsernameTaken)),
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn find_clash(
+    db: &DatabaseConnection,
+    username: &Username,
+    email: &Email,
+) -> Result<Option<CreateUserError>, DbErr> {
+    let existing = Users::find()
+        .filter(
+            Condition::any()
+                .add(users::Column::UsernameKey.eq(username.key()))
+                .add(users::Column::EmailKey.eq(email.key())),
+        )
+        .all(db)
+        .await?;
+    let key = username.key();
+    Ok(
+        if existing
+            .iter()
+            .any(|user| user.username_key.as_deref() == Some(key.as_str()))
+        {
+            Some(CreateUserError::UsernameTaken)
+        } else if existing.is_empty() {
+            None
+        } else {
+            Some(CreateUserError::EmailTaken)
+        },
+    )
+}
+
+/// The account a sign-in names: by email when the name contains `@`
+/// (usernames cannot), by username otherwise; case does not matter.
+pub async fn find_by_login(db: &DatabaseConnection, login: &str) -> Result<Option<User>, DbErr> {
+    let key = login.trim().to_lowercase();
+    let column = if key.contains('@') {
+        users::Column::EmailKey
+    } else {
+        users::Column::UsernameKey
+    };
+    Users::find().filter(column.eq(key)).one(db).await
+}

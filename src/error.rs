@@ -1,0 +1,174 @@
+//! The one application error type.
+//!
+//! Handlers and extractors return [`AppError`]; [`AppError::status`] and
+//! [`AppError::code`] are the single mapping to an HTTP status and a stable
+//! snake_case code. The response carries the JSON body
+//! `{"error": {"code", "message"}}` and an [`ErrorInfo`] extension, which the
+//! negotiation layer turns into an HTML page for browsers. Only 5xx errors are
+//! logged, with their cause; the cause is never shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use sea_orm::DbErr;
+
+use crate::domain::FieldError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("Sign in to continue.")]
+    Unauthenticated,
+    #[error("Incorrect username or password.")]
+    InvalidCredentials,
+    #[error("{0}")]
+    Csrf(&'static str),
+    #[error("Not found.")]
+    NotFound,
+    #[error("This method is not allowed here.")]
+    MethodNotAllowed,
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: &'static str,
+    },
+    #[error("The request is larger than this server accepts.")]
+    PayloadTooLarge,
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error(transparent)]
+    Invalid(#[from] FieldError),
+    #[error("Too many attempts. Wait a moment and try again.")]
+    RateLimited,
+    #[error("The service is temporarily unavailable. Try again shortly.")]
+    Unavailable(#[source] anyhow::Error),
+    #[error("Something went wrong on our side.")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Csrf(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            AppError::Conflict { .. } => StatusCode::CONFLICT,
+            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The stable machine-readable code in the JSON body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadRequest(_) => "bad_request",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::InvalidCredentials => "invalid_credentials",
+            AppError::Csrf(_) => "csrf_failed",
+            AppError::NotFound => "not_found",
+            AppError::MethodNotAllowed => "method_not_allowed",
+            AppError::Conflict { code, .. } => code,
+            AppError::PayloadTooLarge => "payload_too_large",
+            AppError::UnsupportedMediaType(_) => "unsupported_media_type",
+            AppError::Invalid(_) => "invalid_field",
+            AppError::RateLimited => "rate_limited",
+            AppError::Unavailable(_) => "service_unavailable",
+            AppError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// A generic error for a status produced outside the application
+    /// (the router's 404 and 405, a body-limit 413).
+    pub fn from_status(status: StatusCode) -> Option<AppError> {
+        Some(match status {
+            StatusCode::BAD_REQUEST => {
+                AppError::BadRequest("The request could not be understood.".into())
+            }
+            StatusCode::NOT_FOUND => AppError::NotFound,
+            StatusCode::METHOD_NOT_ALLOWED => AppError::MethodNotAllowed,
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                AppError::UnsupportedMediaType("This content type is not accepted here.".into())
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => {
+                AppError::BadRequest("The request body does not have the expected fields.".into())
+            }
+            s if s.is_server_error() => {
+                AppError::Internal(anyhow::anyhow!("status {s} from a lower layer"))
+            }
+            _ => return None,
+        })
+    }
+
+    pub fn info(&self) -> ErrorInfo {
+        ErrorInfo {
+            status: self.status(),
+            code: self.code(),
+            message: self.to_string(),
+            field: match self {
+                AppError::Invalid(error) => Some(error.field),
+                _ => None,
+            },
+        }
+    }
+}
+
+/// What a client is told about an error; attached to error responses so that
+/// the negotiation layer can render it as HTML instead.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct ErrorInfo {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<&'static str>,
+}
+
+impl ErrorInfo {
+    /// The contract's JSON error response.
+    pub fn json_response(&self) -> Response {
+        let mut response =
+            (self.status, Json(serde_json::json!({ "error": self }))).into_response();
+        response.extensions_mut().insert(self.clone());
+        response
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        match &self {
+            AppError::Unavailable(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "dependency unavailable")
+            }
+            AppError::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error")
+            }
+            _ => {}
+        }
+        self.info().json_response()
+    }
+}
+
+impl From<DbErr> for AppError {
+    fn from(error: DbErr) -> Self {
+        if crate::db::is_unavailable(&error) {
+            AppError::Unavailable(error.into())
+        } else {
+            AppError::Internal(error.into())
+        }
+    }
+}
+
+impl From<tokio::task::JoinError> for AppError {
+    fn from(error: tokio::task::JoinError) -> Self {
+        AppError::Internal(error.into())
+    }
+}

@@ -1,0 +1,48 @@
+//! `/auth/*`: registration, sign-in and sign-out, as HTML forms and JSON.
+
+pub mod login;
+pub mod logout;
+pub mod register;
+
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Value, json};
+
+use crate::state::AppState;
+use crate::web::CurrentUser;
+use crate::web::cookies;
+use crate::web::pages::{Flash, FlashKind};
+
+/// The public view of an account in JSON answers.
+pub fn user_json(user: &CurrentUser) -> Value {
+    json!({ "id": user.id, "username": user.username, "email": user.email })
+}
+
+/// A 303 to `to` that shows `message` on the page it lands on.
+pub fn redirect_with_flash(
+    state: &AppState,
+    secure: bool,
+    to: &str,
+    kind: FlashKind,
+    message: impl Into<String>,
+) -> Response {
+    let mut response = Redirect::to(to).into_response();
+    let flash = Flash {
+        kind,
+        message: message.into(),
+    };
+    cookies::set(
+        &mut response,
+        &cookies::flash(&state.keys, secure, &[flash]),
+    );
+    response
+}
+
+/// Marks a response that must never be stored by a cache or the browser.
+pub fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    response
+}

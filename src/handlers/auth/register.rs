@@ -1,0 +1,131 @@
+//! `GET/POST /auth/register`: create an account.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::db;
+use crate::db::users::CreateUserError;
+use crate::domain::{Email, FieldError, Password, Username};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::pages::{FieldErrors, FlashKind, RegisterPage};
+use crate::web::{Format, Input, Visitor};
+
+pub async fn form(State(state): State<AppState>, visitor: Visitor, format: Format) -> Response {
+    match format {
+        Format::Json => Json(json!({ "csrf_token": visitor.csrf_token })).into_response(),
+        Format::Html if visitor.user.is_some() => Redirect::to("/dashboard").into_response(),
+        Format::Html => RegisterPage {
+            layout: visitor.layout(&state, "Create account"),
+            username: String::new(),
+            email: String::new(),
+            errors: FieldErrors::default(),
+            error: None,
+        }
+        .into_response(),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct RegisterForm {
+    username: String,
+    email: String,
+    password: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    format: Format,
+    Input(form): Input<RegisterForm>,
+) -> Result<Response, AppError> {
+    let username = Username::parse(&form.username);
+    let email = Email::parse(&form.email);
+    let password = Password::parse_new(form.password.clone());
+    let show_form = |status: StatusCode, errors: FieldErrors, error: Option<String>| {
+        let mut page = RegisterPage {
+            layout: visitor.layout(&state, "Create account"),
+            username: form.username.clone(),
+            email: form.email.clone(),
+            errors,
+            error,
+        }
+        .into_response();
+        *page.status_mut() = status;
+        page
+    };
+    let (username, email, password) = match (username, email, password) {
+        (Ok(username), Ok(email), Ok(password)) => (username, email, password),
+        (username, email, password) => {
+            let errors = FieldErrors {
+                username: username.err().map(|e| e.message),
+                email: email.err().map(|e| e.message),
+                password: password.err().map(|e| e.message),
+            };
+            return match format {
+                Format::Html => Ok(show_form(StatusCode::UNPROCESSABLE_ENTITY, errors, None)),
+                Format::Json => Err(first_error(errors).into()),
+            };
+        }
+    };
+
+    let hash = state.passwords.hash(&password).await?;
+    let created = db::users::create(&state.db, &username, &email, hash).await;
+    let conflict = match created {
+        Ok(user) => {
+            tracing::info!(user_id = user.id, "account created");
+            return Ok(match format {
+                Format::Json => (
+                    StatusCode::CREATED,
+                    Json(json!({ "user": { "id": user.id, "username": user.username, "email": user.email } })),
+                )
+                    .into_response(),
+                Format::Html => super::redirect_with_flash(
+                    &state,
+                    visitor.secure,
+                    "/auth/login",
+                    FlashKind::Success,
+                    "Your account is ready. Sign in to continue.",
+                ),
+            });
+        }
+        Err(CreateUserError::UsernameTaken) => AppError::Conflict {
+            code: "username_taken",
+            message: "That username is already taken.",
+        },
+        Err(CreateUserError::EmailTaken) => AppError::Conflict {
+            code: "email_taken",
+            message: "An account with that email already exists.",
+        },
+        Err(CreateUserError::Db(error)) => return Err(error.into()),
+    };
+    match format {
+        Format::Json => Err(conflict),
+        Format::Html => Ok(show_form(
+            StatusCode::CONFLICT,
+            FieldErrors::default(),
+            Some(conflict.to_string()),
+        )),
+    }
+}
+
+fn first_error(errors: FieldErrors) -> FieldError {
+    let FieldErrors {
+        username,
+        email,
+        password,
+    } = errors;
+    [
+        ("username", username),
+        ("email", email),
+        ("password", password),
+    ]
+    .into_iter()
+    .find_map(|(field, message)| message.map(|m| FieldError::new(field, m)))
+    .unwrap_or_else(|| FieldError::new("username", "Invalid input."))
+}

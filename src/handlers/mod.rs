@@ -1,0 +1,13 @@
+//! Request handlers, grouped by resource; `router.rs` maps routes to them.
+
+pub mod auth;
+pub mod dashboard;
+pub mod health;
+pub mod home;
+
+use crate::error::AppError;
+
+/// Everything the route table does not know.
+pub async fn not_found() -> AppError {
+    AppError::NotFound
+}

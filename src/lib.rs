@@ -1,0 +1,16 @@
+//! SecureStamp: a self-hosted, verifiable file vault.
+//!
+//! `docs/ARCHITECTURE.md` maps the modules to their responsibilities.
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod handlers;
+pub mod router;
+pub mod secret;
+pub mod startup;
+pub mod state;
+pub mod web;

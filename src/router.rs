@@ -1,0 +1,51 @@
+//! The route table: every URL the service answers, and the layers around them.
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, Request};
+use axum::middleware::from_fn_with_state;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+
+use crate::error::AppError;
+use crate::handlers::{auth, dashboard, health, home, not_found};
+use crate::state::AppState;
+use crate::web::{assets, headers, negotiate, visitor};
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+pub fn router(state: AppState) -> Router {
+    // Listed innermost first: a request passes them bottom-up.
+    Router::new()
+        .route("/", get(home::show))
+        .route("/auth/register", get(auth::register::form).post(auth::register::submit))
+        .route("/auth/login", get(auth::login::form).post(auth::login::submit))
+        .route("/auth/logout", get(auth::logout::run).post(auth::logout::run))
+        .route("/dashboard", get(dashboard::show))
+        .route("/static/style.css", get(assets::stylesheet))
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(visitor::FORM_LIMIT))
+        .layer(from_fn_with_state(state.clone(), visitor::layer))
+        .layer(from_fn_with_state(state.clone(), negotiate::layer))
+        .layer(from_fn_with_state(state.clone(), headers::layer))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal(anyhow::anyhow!("a handler panicked")).info().json_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|request: &Request<_>| {
+                    // The path only: query strings and headers can carry secrets.
+                    let id = request.headers().get(&REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
+                    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+                })
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .with_state(state)
+}

@@ -1,0 +1,105 @@
+//! Building and running the server: from a [`Config`] to a bound listener,
+//! then serving until a shutdown future completes (a signal, or a test's end).
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::{Keys, PasswordHasher};
+use crate::config::{Config, ConfigError};
+use crate::state::AppState;
+use crate::web::visitor::{secs, unix_now};
+
+/// A configured, migrated server bound to its address, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    state: AppState,
+}
+
+impl Application {
+    /// Connects to and migrates the database, then binds `BIND` (port 0 picks a free port).
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let db = crate::db::connect(&config.database_url).await?;
+        crate::db::migrate(&db, &config.database_url).await?;
+        let listener = TcpListener::bind(config.bind).await.map_err(|e| {
+            ConfigError::new("BIND", format!("cannot listen on {}: {e}", config.bind))
+        })?;
+        let state = AppState {
+            keys: Arc::new(Keys::new(&config.secret_key)),
+            passwords: PasswordHasher::new().await,
+            config: Arc::new(config),
+            db,
+        };
+        Ok(Application { listener, state })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .expect("a bound listener has an address")
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let sweeper = tokio::spawn(sweep_sessions(self.state.clone()));
+        let router = crate::router::router(self.state);
+        let served = axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await;
+        sweeper.abort();
+        served.context("serving failed")
+    }
+}
+
+/// Deletes dead sessions now and then. Every process may do it: it is idempotent.
+async fn sweep_sessions(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(15 * 60));
+    loop {
+        interval.tick().await;
+        let now = unix_now();
+        let idle_cutoff = now.saturating_sub(secs(state.config.session_idle_timeout));
+        match crate::db::sessions::delete_dead(&state.db, now, idle_cutoff).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "deleted expired sessions"),
+            Err(error) => tracing::warn!(%error, "could not delete expired sessions"),
+        }
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level.
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn")
+    });
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,309 @@
+//! The request context: who is asking ([`Visitor`], [`CurrentUser`]) and the
+//! CSRF check, both run by [`layer`] before any handler.
+//!
+//! Every state-changing request passes through here: it is refused (403) when
+//! a browser says it came from another site, or when it carries no CSRF token
+//! matching the session (header `X-CSRF-Token`, or form field `csrf_token`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::{Method, header, request::Parts};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::cookies::{self, Name};
+use super::pages::{Flash, Layout};
+use crate::auth::SessionToken;
+use crate::auth::csrf::{cross_site_refusal, is_safe};
+use crate::auth::tokens::CsrfBinding;
+use crate::db;
+use crate::error::AppError;
+use crate::state::AppState;
+
+/// The largest form body read for its CSRF field; also the body limit of every
+/// route except uploads.
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+/// A session's last-seen time is written at most this often (seconds).
+const TOUCH_INTERVAL: i64 = 60;
+
+/// The signed-in account.
+#[derive(Clone, Debug)]
+pub struct CurrentUser {
+    pub id: i32,
+    pub username: String,
+    pub email: String,
+}
+
+/// Who is making the request, and what their pages need.
+#[derive(Clone, Debug)]
+pub struct Visitor {
+    pub user: Option<CurrentUser>,
+    /// `sessions.id` of the signed-in session.
+    pub session_id: Option<String>,
+    /// The token this visitor's forms and scripts must send back.
+    pub csrf_token: String,
+    /// Whether the request came over https (cookie names and attributes follow).
+    pub secure: bool,
+    pub flashes: Vec<Flash>,
+    pub path: String,
+}
+
+impl Visitor {
+    pub fn layout(&self, state: &AppState, title: impl Into<String>) -> Layout {
+        Layout {
+            title: title.into(),
+            user: self.user.as_ref().map(|user| user.username.clone()),
+            csrf_token: self.csrf_token.clone(),
+            flashes: self.flashes.clone(),
+            onion_url: state.config.onion_url.as_ref().map(url::Url::to_string),
+            stylesheet: super::assets::stylesheet_url(),
+            path: self.path.clone(),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Visitor {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts.extensions.get::<Visitor>().cloned().ok_or_else(|| {
+            AppError::Internal(anyhow::anyhow!("the visitor layer is not installed"))
+        })
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Visitor::from_request_parts(parts, state)
+            .await?
+            .user
+            .ok_or(AppError::Unauthenticated)
+    }
+}
+
+/// Cookie changes decided while reading the request, applied to the response.
+#[derive(Default)]
+struct Pending {
+    new_pre_session: Option<SessionToken>,
+    clear_session: bool,
+    had_flash: bool,
+}
+
+/// Middleware: builds the [`Visitor`], enforces CSRF, and maintains cookies.
+pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let secure = is_https(&request);
+    let mut pending = Pending::default();
+    let (mut response, visitor) = match prepare(&state, request, secure, &mut pending).await {
+        Ok((request, visitor)) => (next.run(request).await, Some(visitor)),
+        Err((error, visitor)) => (error.into_response(), visitor),
+    };
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value.starts_with("text/html") || value.starts_with("application/json")
+        });
+    if let Some(token) = pending.new_pre_session.filter(|_| is_page) {
+        cookies::set(
+            &mut response,
+            &cookies::build(Name::PreSession, token.expose().to_owned(), secure, None),
+        );
+    }
+    if pending.clear_session {
+        cookies::set(&mut response, &cookies::removal(Name::Session, secure));
+    }
+    if pending.had_flash && is_page && response.status().is_success() {
+        cookies::set(&mut response, &cookies::removal(Name::Flash, secure));
+    }
+    if let Some(visitor) = visitor {
+        response.extensions_mut().insert(visitor);
+    }
+    response
+}
+
+type Refusal = (AppError, Option<Visitor>);
+
+async fn prepare(
+    state: &AppState,
+    request: Request,
+    secure: bool,
+    pending: &mut Pending,
+) -> Result<(Request, Visitor), Refusal> {
+    let jar = cookies::incoming(request.headers());
+    let now = unix_now();
+    let idle_cutoff = now.saturating_sub(secs(state.config.session_idle_timeout));
+
+    let mut user = None;
+    let mut session = None;
+    if let Some(token) = cookies::value(&jar, Name::Session, secure).and_then(SessionToken::parse) {
+        let id = state.keys.session_id(&token);
+        match db::sessions::find_live(&state.db, &id, now, idle_cutoff)
+            .await
+            .map_err(|e| (e.into(), None))?
+        {
+            Some((row, account)) => {
+                if now - row.last_seen_at >= TOUCH_INTERVAL {
+                    db::sessions::touch(&state.db, &id, now)
+                        .await
+                        .map_err(|e| (e.into(), None))?;
+                }
+                user = Some(CurrentUser {
+                    id: account.id,
+                    username: account.username,
+                    email: account.email,
+                });
+                session = Some((token, id));
+            }
+            None => pending.clear_session = true,
+        }
+    } else if cookies::value(&jar, Name::Session, secure).is_some() {
+        pending.clear_session = true;
+    }
+
+    let pre_session = match session {
+        Some(_) => None,
+        None => Some(
+            cookies::value(&jar, Name::PreSession, secure)
+                .and_then(SessionToken::parse)
+                .unwrap_or_else(|| {
+                    let token = SessionToken::generate();
+                    pending.new_pre_session = Some(token.clone());
+                    token
+                }),
+        ),
+    };
+    let binding = match (&session, &pre_session) {
+        (Some((token, _)), _) => CsrfBinding::Session(token),
+        (None, Some(token)) => CsrfBinding::Anonymous(token),
+        (None, None) => unreachable!("a visitor without a session has a pre-session"),
+    };
+    let flashes = cookies::read_flash(&state.keys, &jar, secure);
+    pending.had_flash = cookies::value(&jar, Name::Flash, secure).is_some();
+    let visitor = Visitor {
+        user,
+        session_id: session.as_ref().map(|(_, id)| id.clone()),
+        csrf_token: state.keys.csrf_token(binding),
+        secure,
+        flashes,
+        path: request.uri().path().to_owned(),
+    };
+
+    let request = if is_safe(request.method()) {
+        request
+    } else {
+        let host = request
+            .headers()
+            .get(header::HOST)
+            .and_then(|value| value.to_str().ok());
+        if let Some(reason) = cross_site_refusal(request.method(), request.headers(), host) {
+            return Err((AppError::Csrf(reason), Some(visitor)));
+        }
+        let (request, presented) = presented_token(request)
+            .await
+            .map_err(|e| (e, Some(visitor.clone())))?;
+        match presented {
+            None => {
+                return Err((
+                    AppError::Csrf(
+                        "The request is missing its security token. Reload the page and try again.",
+                    ),
+                    Some(visitor),
+                ));
+            }
+            Some(token) if !state.keys.csrf_token_matches(binding, &token) => {
+                return Err((
+                    AppError::Csrf(
+                        "The security token is invalid or expired. Reload the page and try again.",
+                    ),
+                    Some(visitor),
+                ));
+            }
+            Some(_) => request,
+        }
+    };
+    let mut request = request;
+    request.extensions_mut().insert(visitor.clone());
+    Ok((request, visitor))
+}
+
+/// The CSRF token a request carries: the `X-CSRF-Token` header, or the
+/// `csrf_token` field of a url-encoded form (the body is read and put back).
+async fn presented_token(request: Request) -> Result<(Request, Option<String>), AppError> {
+    if let Some(value) = request.headers().get("x-csrf-token") {
+        let token = value.to_str().map(str::to_owned).ok();
+        return Ok((request, token));
+    }
+    let is_form = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
+    if !is_form || request.method() == Method::GET {
+        return Ok((request, None));
+    }
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > FORM_LIMIT as u64) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = axum::body::to_bytes(body, FORM_LIMIT)
+        .await
+        .map_err(|error| {
+            let too_large = std::error::Error::source(&error)
+                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
+            if too_large {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest("The request body could not be read.".into())
+            }
+        })?;
+    let token = url::form_urlencoded::parse(&bytes)
+        .find(|(name, _)| name == "csrf_token")
+        .map(|(_, value)| value.into_owned());
+    Ok((Request::from_parts(parts, Body::from(bytes)), token))
+}
+
+/// Whether the client reached us over https, directly or through a proxy that
+/// says so. Believing a forged header only makes that client's own cookies
+/// stricter, so it needs no trust configuration.
+fn is_https(request: &Request) -> bool {
+    let headers = request.headers();
+    let forwarded_proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"));
+    let forwarded = headers
+        .get(header::FORWARDED)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .to_ascii_lowercase()
+                .replace(' ', "")
+                .contains("proto=https")
+        });
+    request.uri().scheme_str() == Some("https") || forwarded_proto || forwarded
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |elapsed| secs(elapsed))
+}
+
+pub fn secs(duration: std::time::Duration) -> i64 {
+    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
+}
