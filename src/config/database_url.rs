@@ -82,11 +82,12 @@ impl DatabaseUrl {
 /// `sqlite:PATH`, `sqlite://PATH` or `sqlite:///abs/path`, creating the file if missing.
 fn sqlite_url(rest: &str) -> Result<String, String> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
-    // `sqlite:///abs` (SQLAlchemy) and `sqlite://rel` both reduce to a plain path.
-    let path = match path.strip_prefix("//") {
-        Some(stripped) => stripped,
-        None => path,
-    };
+    // SQLAlchemy writes `sqlite:///relative` and `sqlite:////absolute`; sqlx
+    // writes `sqlite://path`. All reduce to a plain path.
+    let path = path
+        .strip_prefix("///")
+        .or_else(|| path.strip_prefix("//"))
+        .unwrap_or(path);
     if path.is_empty() {
         return Err("sqlite: needs a file path, e.g. sqlite:data/securestamp.sqlite3".into());
     }
@@ -133,6 +134,8 @@ mod tests {
         assert_eq!(lite.expose(), "sqlite://data/x.db?mode=rwc");
         let abs = DatabaseUrl::parse("sqlite:////tmp/x.db").unwrap();
         assert_eq!(abs.expose(), "sqlite:///tmp/x.db?mode=rwc");
+        let relative = DatabaseUrl::parse("sqlite:///app.db").unwrap();
+        assert_eq!(relative.expose(), "sqlite://app.db?mode=rwc");
     }
 
     #[test]

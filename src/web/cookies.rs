@@ -84,7 +84,7 @@ pub fn incoming(headers: &HeaderMap) -> CookieJar {
     jar
 }
 
-pub fn value<'a>(jar: &'a CookieJar, name: Name, secure: bool) -> Option<&'a str> {
+pub fn value(jar: &CookieJar, name: Name, secure: bool) -> Option<&str> {
     jar.get(name.for_scheme(secure)).map(Cookie::value)
 }
 

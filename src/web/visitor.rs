@@ -299,9 +299,7 @@ fn is_https(request: &Request) -> bool {
 }
 
 pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |elapsed| secs(elapsed))
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, secs)
 }
 
 pub fn secs(duration: std::time::Duration) -> i64 {

@@ -1,0 +1,155 @@
+//! Registering, signing in and out, in a browser and from a script.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{location, on_every_database};
+
+on_every_database! {
+    async fn a_browser_registers_signs_in_sees_the_dashboard_and_signs_out(db) {
+        let app = db.spawn().await;
+        let browser = app.browser();
+
+        browser.register("alice", "alice@example.com", "correct horse battery").await;
+        let login_page = browser.get("/auth/login").await.text().await.unwrap();
+        assert!(login_page.contains("Your account is ready"), "the flash message is shown once");
+        let again = browser.get("/auth/login").await.text().await.unwrap();
+        assert!(!again.contains("Your account is ready"), "and only once");
+
+        let signed_in = browser.sign_in("alice", "correct horse battery").await;
+        assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&signed_in), "/dashboard");
+
+        let dashboard = browser.get("/dashboard").await;
+        assert_eq!(dashboard.status(), StatusCode::OK);
+        let page = dashboard.text().await.unwrap();
+        assert!(page.contains("alice") && page.contains("Your files"), "{page}");
+
+        let csrf = crate::helpers::csrf_in(&page);
+        let signed_out = browser.post_form("/auth/logout", &[("csrf_token", &csrf)]).await;
+        assert_eq!(signed_out.status(), StatusCode::SEE_OTHER);
+        let after = browser.get("/dashboard").await;
+        assert_eq!(after.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&after), "/auth/login?next=%2Fdashboard");
+        assert_eq!(db.count("sessions").await, 0, "the session row is gone");
+    }
+
+    async fn a_script_registers_and_signs_in_with_json(db) {
+        let app = db.spawn().await;
+        let script = app.script();
+        let csrf = script.csrf("/auth/login").await;
+
+        let created = script
+            .post_json("/auth/register", &csrf, json!({"username": "bot", "email": "bot@example.com", "password": "long enough"}))
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let body: Value = created.json().await.unwrap();
+        assert_eq!(body["user"]["username"], "bot");
+        assert!(body["user"].get("password_hash").is_none());
+
+        let signed_in = script.post_json("/auth/login", &csrf, json!({"username": "BOT", "password": "long enough"})).await;
+        assert_eq!(signed_in.status(), StatusCode::OK);
+        let body: Value = signed_in.json().await.unwrap();
+        let session_csrf = body["csrf_token"].as_str().unwrap().to_owned();
+        assert_ne!(session_csrf, csrf, "signing in binds a new token to the new session");
+
+        let dashboard: Value = script.get("/dashboard").await.json().await.unwrap();
+        assert_eq!(dashboard["user"]["email"], "bot@example.com");
+        assert_eq!(dashboard["files"], json!([]));
+
+        let stale = script.post_json("/auth/logout", &csrf, json!({})).await;
+        assert_eq!(stale.status(), StatusCode::FORBIDDEN, "the pre-session token is no longer valid");
+        let signed_out = script.post_json("/auth/logout", &session_csrf, json!({})).await;
+        assert_eq!(signed_out.status(), StatusCode::OK);
+
+        let refused = script.get("/dashboard").await;
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+        let body: Value = refused.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "unauthenticated");
+    }
+
+    async fn users_sign_in_with_their_email_in_any_case(db) {
+        let app = db.spawn().await;
+        let browser = app.browser();
+        browser.register("Carol", "Carol@Example.com", "password one two").await;
+        let response = browser.sign_in("carol@EXAMPLE.com", "password one two").await;
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        let page = browser.get("/dashboard").await.text().await.unwrap();
+        assert!(page.contains("Carol"));
+    }
+
+    async fn duplicate_usernames_and_emails_are_conflicts(db) {
+        let app = db.spawn().await;
+        let script = app.script();
+        let csrf = script.csrf("/auth/register").await;
+        let register = |username: &'static str, email: &'static str| {
+            script.post_json("/auth/register", &csrf, json!({"username": username, "email": email, "password": "long enough"}))
+        };
+        assert_eq!(register("dave", "dave@example.com").await.status(), StatusCode::CREATED);
+
+        let same_name = register("DAVE", "other@example.com").await;
+        assert_eq!(same_name.status(), StatusCode::CONFLICT);
+        assert_eq!(same_name.json::<Value>().await.unwrap()["error"]["code"], "username_taken");
+
+        let same_email = register("david", "Dave@Example.com").await;
+        assert_eq!(same_email.status(), StatusCode::CONFLICT);
+        assert_eq!(same_email.json::<Value>().await.unwrap()["error"]["code"], "email_taken");
+        assert_eq!(db.count("users").await, 1);
+
+        let browser = app.browser();
+        let csrf = browser.csrf("/auth/register").await;
+        let page = browser
+            .post_form("/auth/register", &[("username", "dave"), ("email", "x@example.com"), ("password", "long enough"), ("csrf_token", &csrf)])
+            .await;
+        assert_eq!(page.status(), StatusCode::CONFLICT);
+        assert!(page.text().await.unwrap().contains("already taken"));
+        assert_eq!(db.count("users").await, 1);
+    }
+
+    async fn wrong_passwords_and_unknown_users_get_the_same_answer(db) {
+        let app = db.spawn().await;
+        let script = app.script();
+        let csrf = script.csrf("/auth/login").await;
+        script
+            .post_json("/auth/register", &csrf, json!({"username": "erin", "email": "erin@example.com", "password": "the right one"}))
+            .await;
+
+        let wrong = script.post_json("/auth/login", &csrf, json!({"username": "erin", "password": "the wrong one"})).await;
+        let unknown = script.post_json("/auth/login", &csrf, json!({"username": "nobody", "password": "the wrong one"})).await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(wrong.json::<Value>().await.unwrap(), unknown.json::<Value>().await.unwrap());
+        assert_eq!(db.count("sessions").await, 0);
+
+        let browser = app.browser();
+        let page = browser.sign_in("erin", "the wrong one").await;
+        assert_eq!(page.status(), StatusCode::UNAUTHORIZED);
+        assert!(page.text().await.unwrap().contains("Incorrect username or password."));
+    }
+
+    async fn quotes_and_sql_metacharacters_are_stored_literally(db) {
+        let app = db.spawn().await;
+        let script = app.script();
+        let csrf = script.csrf("/auth/register").await;
+        let username = r#"O'Brien";--DROP"#;
+        let email = "o'brien+x@example.com";
+        let password = r#"pa'ss"word; DROP TABLE users;--"#;
+        let created = script
+            .post_json("/auth/register", &csrf, json!({"username": username, "email": email, "password": password}))
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+
+        let signed_in = script.post_json("/auth/login", &csrf, json!({"username": username, "password": password})).await;
+        assert_eq!(signed_in.status(), StatusCode::OK);
+        let dashboard: Value = script.get("/dashboard").await.json().await.unwrap();
+        assert_eq!(dashboard["user"]["username"], username);
+        assert_eq!(dashboard["user"]["email"], email);
+        assert_eq!(db.count("users").await, 1);
+
+        let browser = app.browser();
+        browser.sign_in(email, password).await;
+        let page = browser.get("/dashboard").await.text().await.unwrap();
+        assert!(!page.contains(username), "the name is escaped in HTML");
+        assert!(page.contains("O&#39;Brien&#34;;--DROP") || page.contains("O&#x27;Brien&quot;;--DROP"), "{page}");
+    }
+}

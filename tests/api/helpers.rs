@@ -1,0 +1,403 @@
+//! The test harness: a real server on port 0 with a temporary data directory
+//! and a fresh database per test, and HTTP clients that behave like a browser
+//! (cookie jar, CSRF token scraped from the form) or like a script (JSON).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use reqwest::header::{ACCEPT, HeaderMap, HeaderValue};
+use reqwest::{Response, StatusCode, redirect};
+use sea_orm::{ConnectionTrait, Statement};
+use securestamp::config::Config;
+use securestamp::startup::Application;
+use tokio::sync::oneshot;
+
+pub const SECRET: &str = "test secret key that is long enough for HMAC keys";
+
+/// The databases the account tests run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    MariaDb,
+    Postgres,
+}
+
+/// Runs each test body once per database: `name::sqlite`, `name::mariadb`, `name::postgres`.
+macro_rules! on_every_database {
+    ($(async fn $name:ident($db:ident) $body:block)*) => {
+        $(
+            mod $name {
+                use super::*;
+
+                async fn run($db: crate::helpers::Database) $body
+
+                #[tokio::test]
+                async fn sqlite() {
+                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await { run(db).await }
+                }
+
+                #[tokio::test]
+                async fn mariadb() {
+                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::MariaDb).await { run(db).await }
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Postgres).await { run(db).await }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_every_database;
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|value| value == "true" || value == "1")
+}
+
+/// A database of its own for one test: a temporary SQLite file, or a freshly
+/// created MariaDB/PostgreSQL database that is dropped when this is dropped.
+pub struct Database {
+    pub backend: Backend,
+    /// What the server is given as `DATABASE_URL`.
+    pub url: String,
+    admin: Option<(String, String)>,
+    pub dir: tempfile::TempDir,
+}
+
+impl Database {
+    /// `None` (with a note) when the server is unreachable on a developer's
+    /// machine; under `CI=true` that is a failure instead.
+    pub async fn create(backend: Backend) -> Option<Database> {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let name = format!(
+            "securestamp_test_{}",
+            hex::encode(rand::random::<[u8; 6]>())
+        );
+        let admin_url = match backend {
+            Backend::Sqlite => {
+                let url = format!("sqlite:{}", dir.path().join("test.sqlite3").display());
+                return Some(Database {
+                    backend,
+                    url,
+                    admin: None,
+                    dir,
+                });
+            }
+            Backend::MariaDb => std::env::var("TEST_MYSQL_URL")
+                .unwrap_or_else(|_| "mysql://root@127.0.0.1:3306/test".into()),
+            Backend::Postgres => std::env::var("TEST_POSTGRES_URL")
+                .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into()),
+        };
+        let admin = match Database::connect_admin(&admin_url).await {
+            Ok(admin) => admin,
+            Err(error) if !in_ci() => {
+                eprintln!("skipped: {backend:?} is unreachable at {admin_url}: {error}");
+                return None;
+            }
+            Err(error) => {
+                panic!("{backend:?} is unreachable at {admin_url} (CI requires it): {error}")
+            }
+        };
+        let backend_kind = admin.get_database_backend();
+        admin
+            .execute_raw(Statement::from_string(
+                backend_kind,
+                format!("CREATE DATABASE {name}"),
+            ))
+            .await
+            .expect("create the test database");
+        let _ = admin.close().await;
+        let mut url = url::Url::parse(&admin_url).expect("admin URL");
+        url.set_path(&name);
+        Some(Database {
+            backend,
+            url: url.to_string(),
+            admin: Some((admin_url, name)),
+            dir,
+        })
+    }
+
+    async fn connect_admin(url: &str) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
+        let mut options = sea_orm::ConnectOptions::new(url.to_owned());
+        options
+            .connect_timeout(std::time::Duration::from_secs(3))
+            .sqlx_logging(false);
+        Database::connect_with(options).await
+    }
+
+    async fn connect_with(
+        options: sea_orm::ConnectOptions,
+    ) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
+        sea_orm::Database::connect(options).await
+    }
+
+    /// A direct connection, for looking behind the server's back.
+    pub async fn connect(&self) -> sea_orm::DatabaseConnection {
+        let url = match self.backend {
+            Backend::Sqlite => format!("{}?mode=rwc", self.url.replacen("sqlite:", "sqlite://", 1)),
+            _ => self.url.clone(),
+        };
+        let mut options = sea_orm::ConnectOptions::new(url);
+        options.sqlx_logging(false);
+        sea_orm::Database::connect(options)
+            .await
+            .expect("connect to the test database")
+    }
+
+    /// Runs one statement directly against the database.
+    pub async fn execute(&self, sql: &str) {
+        let db = self.connect().await;
+        db.execute_unprepared(sql).await.expect(sql);
+        let _ = db.close().await;
+    }
+
+    /// `SELECT COUNT(*)` of a table.
+    pub async fn count(&self, table: &str) -> i64 {
+        let db = self.connect().await;
+        let backend = db.get_database_backend();
+        let row = db
+            .query_one_raw(Statement::from_string(
+                backend,
+                format!("SELECT COUNT(*) AS n FROM {table}"),
+            ))
+            .await
+            .expect("count query")
+            .expect("one row");
+        let _ = db.close().await;
+        row.try_get::<i64>("", "n").expect("a count")
+    }
+
+    /// Starts a server on this database.
+    pub async fn spawn(&self) -> TestApp {
+        self.spawn_with(&[]).await
+    }
+
+    /// Starts a server on this database with extra configuration variables.
+    pub async fn spawn_with(&self, extra: &[(&str, &str)]) -> TestApp {
+        let data_dir = tempfile::tempdir().expect("temporary data directory");
+        let mut vars: HashMap<String, String> = HashMap::from([
+            ("DATABASE_URL".into(), self.url.clone()),
+            ("SECRET_KEY".into(), SECRET.into()),
+            ("BIND".into(), "127.0.0.1:0".into()),
+            (
+                "DATA_DIR".into(),
+                data_dir.path().join("data").display().to_string(),
+            ),
+            (
+                "UPLOAD_FOLDER".into(),
+                data_dir.path().join("uploads").display().to_string(),
+            ),
+        ]);
+        for (name, value) in extra {
+            vars.insert((*name).into(), (*value).into());
+        }
+        let config = Config::from_vars(|name| vars.get(name).cloned()).expect("test configuration");
+        config.prepare_directories().expect("test directories");
+        let app = Application::build(config).await.expect("the server starts");
+        let address = app.local_addr();
+        let (stop, stopped) = oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        TestApp {
+            address,
+            _stop: stop,
+            _data_dir: data_dir,
+        }
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.admin.take() else {
+            return;
+        };
+        let backend = self.backend;
+        // Drop runs inside the test's runtime, which cannot be blocked on; a
+        // thread with a runtime of its own does the cleanup.
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let Ok(admin) = Database::connect_admin(&admin_url).await else {
+                    return;
+                };
+                let sql = match backend {
+                    Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+                    _ => format!("DROP DATABASE IF EXISTS {name}"),
+                };
+                let kind = admin.get_database_backend();
+                let _ = admin.execute_raw(Statement::from_string(kind, sql)).await;
+                let _ = admin.close().await;
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+/// A running server; it stops when this is dropped.
+pub struct TestApp {
+    pub address: SocketAddr,
+    _stop: oneshot::Sender<()>,
+    _data_dir: tempfile::TempDir,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.address, path)
+    }
+
+    /// A browser: keeps cookies, sends `Origin` and `Sec-Fetch-Site` on
+    /// writes, never follows redirects by itself (tests assert them).
+    pub fn browser(&self) -> Client {
+        Client::new(self, false)
+    }
+
+    /// A script that asks for JSON.
+    pub fn script(&self) -> Client {
+        Client::new(self, true)
+    }
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    base: String,
+    json: bool,
+}
+
+impl Client {
+    fn new(app: &TestApp, json: bool) -> Client {
+        let mut headers = HeaderMap::new();
+        if json {
+            headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
+        } else {
+            headers.insert(
+                ACCEPT,
+                HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"),
+            );
+        }
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(redirect::Policy::none())
+            .default_headers(headers)
+            .build()
+            .expect("HTTP client");
+        Client {
+            http,
+            base: app.url(""),
+            json,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.http.get(self.url(path)).send().await.expect("GET")
+    }
+
+    /// Submits a form as a browser does (same-origin headers included).
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url(path))
+            .header("origin", self.base.clone())
+            .header("sec-fetch-site", "same-origin")
+            .form(fields)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// Posts JSON with the CSRF header.
+    pub async fn post_json(&self, path: &str, csrf: &str, body: serde_json::Value) -> Response {
+        self.http
+            .post(self.url(path))
+            .header("x-csrf-token", csrf)
+            .json(&body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    /// The CSRF token of the form on `path` (HTML) or from its JSON answer.
+    pub async fn csrf(&self, path: &str) -> String {
+        let response = self.get(path).await;
+        assert_eq!(response.status(), StatusCode::OK, "GET {path}");
+        if self.json {
+            let body: serde_json::Value = response.json().await.expect("JSON");
+            body["csrf_token"]
+                .as_str()
+                .expect("csrf_token in the answer")
+                .to_owned()
+        } else {
+            csrf_in(&response.text().await.expect("page"))
+        }
+    }
+
+    /// Registers through the HTML form; asserts success.
+    pub async fn register(&self, username: &str, email: &str, password: &str) {
+        let csrf = self.csrf("/auth/register").await;
+        let response = self
+            .post_form(
+                "/auth/register",
+                &[
+                    ("username", username),
+                    ("email", email),
+                    ("password", password),
+                    ("csrf_token", &csrf),
+                ],
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "registration of {username}"
+        );
+    }
+
+    /// Signs in through the HTML form and returns the answer.
+    pub async fn sign_in(&self, login: &str, password: &str) -> Response {
+        let csrf = self.csrf("/auth/login").await;
+        self.post_form(
+            "/auth/login",
+            &[
+                ("username", login),
+                ("password", password),
+                ("csrf_token", &csrf),
+            ],
+        )
+        .await
+    }
+}
+
+/// The value of the first `csrf_token` hidden field in a page.
+pub fn csrf_in(html: &str) -> String {
+    let pattern = regex_lite::Regex::new(r#"name="csrf_token"\s+value="([^"]+)""#).unwrap();
+    pattern
+        .captures(html)
+        .unwrap_or_else(|| panic!("no csrf_token field in the page:\n{html}"))[1]
+        .to_owned()
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// All `Set-Cookie` headers of a response.
+pub fn set_cookies(response: &Response) -> Vec<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok().map(str::to_owned))
+        .collect()
+}

@@ -1,0 +1,10 @@
+//! Integration tests: the real server over HTTP, on SQLite, MariaDB and PostgreSQL.
+
+mod helpers;
+
+mod accounts;
+mod csrf;
+mod headers;
+mod sessions;
+mod startup;
+mod validation;
