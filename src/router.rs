@@ -31,11 +31,12 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(visitor::FORM_LIMIT))
         .layer(from_fn_with_state(state.clone(), visitor::layer))
-        .layer(from_fn_with_state(state.clone(), negotiate::layer))
-        .layer(from_fn_with_state(state.clone(), headers::layer))
+        // Inside negotiation, so that a panic still gets a page and the security headers.
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).info().json_response()
         }))
+        .layer(from_fn_with_state(state.clone(), negotiate::layer))
+        .layer(from_fn_with_state(state.clone(), headers::layer))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(|request: &Request<_>| {

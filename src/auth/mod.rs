@@ -2,8 +2,9 @@
 //! session tokens, CSRF tokens and the cross-site request check.
 
 pub mod csrf;
+pub mod legacy_hash;
 pub mod password;
 pub mod tokens;
 
-pub use password::PasswordHasher;
+pub use password::{PasswordHasher, Verdict};
 pub use tokens::{Keys, SessionToken};

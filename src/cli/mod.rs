@@ -31,6 +31,9 @@ pub enum Command {
 /// Errors are printed as one line (`error: VARIABLE: what is wrong`), never as
 /// a backtrace: they are usually configuration that an operator has to fix.
 pub fn main(cli: Cli) -> ExitCode {
+    // Read `.env` before logging starts so that a `RUST_LOG` in it applies;
+    // `Config::load` reads it again and reports a malformed file.
+    let _ = dotenvy::dotenv();
     crate::startup::init_tracing();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,

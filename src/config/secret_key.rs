@@ -56,10 +56,6 @@ impl SecretKey {
                     path.display()
                 )
             })?;
-            tracing::warn!(
-                path = %path.display(),
-                "SECRET_KEY is not set: using a generated key (fine for development; set SECRET_KEY in production)"
-            );
         }
         let stored = std::fs::read_to_string(&path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -72,6 +68,10 @@ impl SecretKey {
                     path.display()
                 )
             })?;
+        tracing::warn!(
+            path = %path.display(),
+            "SECRET_KEY is not set: using the generated key (fine for development; set SECRET_KEY in production)"
+        );
         Ok(SecretKey(Secret::new(bytes)))
     }
 

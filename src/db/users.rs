@@ -90,3 +90,20 @@ pub async fn find_by_login(db: &DatabaseConnection, login: &str) -> Result<Optio
     };
     Users::find().filter(column.eq(key)).one(db).await
 }
+
+/// Replaces a user's password hash (after an upgrade of its scheme).
+pub async fn set_password_hash(
+    db: &DatabaseConnection,
+    id: i32,
+    password_hash: String,
+) -> Result<(), DbErr> {
+    Users::update_many()
+        .col_expr(
+            users::Column::PasswordHash,
+            sea_orm::sea_query::Expr::value(password_hash),
+        )
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}

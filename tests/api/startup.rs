@@ -180,7 +180,9 @@ const FLASK_SCHEMA: &str = "
         FOREIGN KEY(user_id) REFERENCES users (id)
     );
     INSERT INTO users (username, email, password_hash, created_at)
-        VALUES ('Legacy', 'Legacy@Example.com', 'pbkdf2:sha256:600000$salt$hash', '2024-01-02 03:04:05');
+        VALUES ('Legacy', 'Legacy@Example.com',
+            'pbkdf2:sha256:1000$saltsaltsalt1234$c3bfd9f93b4a7b6ef4eb3898aa7b46584a72c32701847460b4b20dfa19270c64',
+            '2024-01-02 03:04:05');
 ";
 
 #[tokio::test]
@@ -212,19 +214,21 @@ async fn the_original_env_file_starts_the_service_on_an_existing_mariadb_databas
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .cookie_store(true)
+        .build()
+        .unwrap();
     let mut ready = None;
     for _ in 0..100 {
-        if let Ok(response) = client
-            .get(format!("http://127.0.0.1:{port}/readyz"))
-            .send()
-            .await
-        {
+        if let Ok(response) = client.get(format!("{base}/readyz")).send().await {
             ready = Some(response.status());
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // The original application's user signs in with the password it chose there.
+    let signed_in = legacy_sign_in(&client, &base).await;
     let _ = server.kill();
     let _ = server.wait();
     assert_eq!(
@@ -232,15 +236,20 @@ async fn the_original_env_file_starts_the_service_on_an_existing_mariadb_databas
         Some(reqwest::StatusCode::OK),
         "the service came up on the original .env"
     );
+    assert_eq!(
+        signed_in,
+        Some(reqwest::StatusCode::OK),
+        "the legacy user signs in"
+    );
     assert!(dir.join("uploads").is_dir());
 
-    // The existing user was kept and given its case-folded keys.
+    // The existing user was kept, given its case-folded keys, and moved to Argon2id.
     let legacy = db.connect().await;
     use sea_orm::{ConnectionTrait, Statement};
     let row = legacy
         .query_one_raw(Statement::from_string(
             legacy.get_database_backend(),
-            "SELECT username, username_key, email_key FROM users WHERE id = 1",
+            "SELECT username, username_key, email_key, password_hash FROM users WHERE id = 1",
         ))
         .await
         .unwrap()
@@ -251,4 +260,28 @@ async fn the_original_env_file_starts_the_service_on_an_existing_mariadb_databas
         row.try_get::<String>("", "email_key").unwrap(),
         "legacy@example.com"
     );
+    let hash = row.try_get::<String>("", "password_hash").unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+}
+
+async fn legacy_sign_in(client: &reqwest::Client, base: &str) -> Option<reqwest::StatusCode> {
+    let page = client
+        .get(format!("{base}/auth/login"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .ok()?;
+    let csrf = page.json::<serde_json::Value>().await.ok()?["csrf_token"]
+        .as_str()?
+        .to_owned();
+    let body = serde_json::json!({"username": "legacy@example.com", "password": "correct horse"});
+    let answer = client
+        .post(format!("{base}/auth/login"))
+        .header("accept", "application/json")
+        .header("x-csrf-token", csrf)
+        .json(&body)
+        .send()
+        .await
+        .ok()?;
+    Some(answer.status())
 }

@@ -8,8 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::user_json;
-use crate::auth::SessionToken;
 use crate::auth::tokens::CsrfBinding;
+use crate::auth::{SessionToken, Verdict};
 use crate::db;
 use crate::domain::{FieldError, NextPath, Password};
 use crate::error::AppError;
@@ -94,13 +94,22 @@ pub async fn submit(
     let account = db::users::find_by_login(&state.db, login).await?;
     let stored = account.as_ref().map(|user| user.password_hash.clone());
     // Same work and the same answer whether the account is unknown or the password wrong.
-    if !state.passwords.verify(&password, stored).await? {
-        tracing::info!("sign-in refused");
-        return refuse(AppError::InvalidCredentials);
+    let verdict = state.passwords.verify(&password, stored).await?;
+    let account = match (verdict, account) {
+        (Verdict::Accepted | Verdict::AcceptedNeedsRehash, Some(account)) => account,
+        _ => {
+            tracing::info!("sign-in refused");
+            return refuse(AppError::InvalidCredentials);
+        }
+    };
+    if verdict == Verdict::AcceptedNeedsRehash {
+        let hash = state.passwords.hash(&password).await?;
+        db::users::set_password_hash(&state.db, account.id, hash).await?;
+        tracing::info!(
+            user_id = account.id,
+            "moved a legacy password hash to Argon2id"
+        );
     }
-    let account = account.ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!("verified a password without an account"))
-    })?;
 
     // A fresh session id at every sign-in: a token planted before cannot be promoted.
     if let Some(old) = &visitor.session_id {

@@ -106,11 +106,21 @@ pub async fn submit(
     };
     match format {
         Format::Json => Err(conflict),
-        Format::Html => Ok(show_form(
-            StatusCode::CONFLICT,
-            FieldErrors::default(),
-            Some(conflict.to_string()),
-        )),
+        Format::Html => {
+            // Shown beside the field that clashes.
+            let message = Some(conflict.to_string());
+            let errors = match conflict.code() {
+                "email_taken" => FieldErrors {
+                    email: message,
+                    ..FieldErrors::default()
+                },
+                _ => FieldErrors {
+                    username: message,
+                    ..FieldErrors::default()
+                },
+            };
+            Ok(show_form(StatusCode::CONFLICT, errors, None))
+        }
     }
 }
 
