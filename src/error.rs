@@ -39,8 +39,8 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error(transparent)]
     Invalid(#[from] FieldError),
-    #[error("Too many attempts. Wait a moment and try again.")]
-    RateLimited,
+    #[error("Too many attempts. Try again in {} minute(s).", retry_after.div_ceil(60))]
+    RateLimited { retry_after: u64 },
     #[error("The service is temporarily unavailable. Try again shortly.")]
     Unavailable(#[source] anyhow::Error),
     #[error("Something went wrong on our side.")]
@@ -59,7 +59,7 @@ impl AppError {
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+            AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -78,7 +78,7 @@ impl AppError {
             AppError::PayloadTooLarge => "payload_too_large",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Invalid(_) => "invalid_field",
-            AppError::RateLimited => "rate_limited",
+            AppError::RateLimited { .. } => "rate_limited",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -153,7 +153,13 @@ impl IntoResponse for AppError {
             }
             _ => {}
         }
-        self.info().json_response()
+        let mut response = self.info().json_response();
+        if let AppError::RateLimited { retry_after } = self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+        }
+        response
     }
 }
 

@@ -9,6 +9,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod handlers;
+pub mod rate_limit;
 pub mod router;
 pub mod secret;
 pub mod startup;

@@ -48,7 +48,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let sweeper = tokio::spawn(sweep_sessions(self.state.clone()));
+        let sweeper = tokio::spawn(sweep(self.state.clone()));
         let router = crate::router::router(self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
@@ -58,8 +58,9 @@ impl Application {
     }
 }
 
-/// Deletes dead sessions now and then. Every process may do it: it is idempotent.
-async fn sweep_sessions(state: AppState) {
+/// Deletes dead sessions and stale rate-limit counters now and then. Every
+/// process may do it: it is idempotent.
+async fn sweep(state: AppState) {
     let mut interval = tokio::time::interval(Duration::from_secs(15 * 60));
     loop {
         interval.tick().await;
@@ -69,6 +70,11 @@ async fn sweep_sessions(state: AppState) {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "deleted expired sessions"),
             Err(error) => tracing::warn!(%error, "could not delete expired sessions"),
+        }
+        if let Err(error) =
+            crate::db::rate_limits::delete_stale(&state.db, now - 24 * 60 * 60).await
+        {
+            tracing::warn!(%error, "could not delete stale rate-limit counters");
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod entities;
 pub mod migration;
+pub mod rate_limits;
 pub mod sessions;
 pub mod users;
 

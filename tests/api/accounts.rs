@@ -153,3 +153,37 @@ on_every_database! {
         assert!(page.contains("O&#39;Brien&#34;;--DROP") || page.contains("O&#x27;Brien&quot;;--DROP"), "{page}");
     }
 }
+
+on_every_database! {
+    async fn repeated_failures_for_one_name_are_rate_limited(db) {
+        let app = db.spawn().await;
+        let script = app.script();
+        let csrf = script.csrf("/auth/login").await;
+        script
+            .post_json("/auth/register", &csrf, json!({"username": "nina", "email": "nina@example.com", "password": "the right one"}))
+            .await;
+        for _ in 0..10 {
+            let wrong = script.post_json("/auth/login", &csrf, json!({"username": "nina", "password": "a wrong one"})).await;
+            assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        }
+        let limited = script.post_json("/auth/login", &csrf, json!({"username": "NINA", "password": "the right one"})).await;
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+        assert!(limited.headers().contains_key("retry-after"));
+        assert_eq!(limited.json::<Value>().await.unwrap()["error"]["code"], "rate_limited");
+        assert_eq!(db.count("sessions").await, 0);
+
+        // Another process sees the same counter; another name is unaffected.
+        let second = db.spawn().await;
+        let other = second.script();
+        let csrf = other.csrf("/auth/login").await;
+        let elsewhere = other.post_json("/auth/login", &csrf, json!({"username": "nina", "password": "the right one"})).await;
+        assert_eq!(elsewhere.status(), StatusCode::TOO_MANY_REQUESTS);
+        let stranger = other.post_json("/auth/login", &csrf, json!({"username": "nobody", "password": "whatever"})).await;
+        assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
+
+        // The window passes.
+        db.execute("UPDATE rate_limits SET window_start = window_start - 3600").await;
+        let later = other.post_json("/auth/login", &csrf, json!({"username": "nina", "password": "the right one"})).await;
+        assert_eq!(later.status(), StatusCode::OK);
+    }
+}

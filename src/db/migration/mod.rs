@@ -6,6 +6,7 @@
 
 mod m20261130_000001_users;
 mod m20261130_000002_sessions;
+mod m20261130_000003_rate_limits;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261130_000001_users::Migration),
             Box::new(m20261130_000002_sessions::Migration),
+            Box::new(m20261130_000003_rate_limits::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ use crate::auth::{SessionToken, Verdict};
 use crate::db;
 use crate::domain::{FieldError, NextPath, Password};
 use crate::error::AppError;
+use crate::rate_limit::SIGN_IN_FAILURES;
 use crate::state::AppState;
 use crate::web::cookies::{self, Name};
 use crate::web::pages::{FlashKind, LoginPage};
@@ -91,6 +92,17 @@ pub async fn submit(
         Ok(password) => password,
         Err(error) => return refuse(error.into()),
     };
+    let now = unix_now();
+    let throttle_key = login.to_lowercase();
+    if SIGN_IN_FAILURES
+        .exceeded(&state.db, &throttle_key, now)
+        .await?
+    {
+        tracing::warn!("sign-in refused: too many failures for this name");
+        return refuse(AppError::RateLimited {
+            retry_after: SIGN_IN_FAILURES.retry_after(now),
+        });
+    }
     let account = db::users::find_by_login(&state.db, login).await?;
     let stored = account.as_ref().map(|user| user.password_hash.clone());
     // Same work and the same answer whether the account is unknown or the password wrong.
@@ -99,9 +111,13 @@ pub async fn submit(
         (Verdict::Accepted | Verdict::AcceptedNeedsRehash, Some(account)) => account,
         _ => {
             tracing::info!("sign-in refused");
+            SIGN_IN_FAILURES
+                .record(&state.db, &throttle_key, now)
+                .await?;
             return refuse(AppError::InvalidCredentials);
         }
     };
+    SIGN_IN_FAILURES.reset(&state.db, &throttle_key).await?;
     if verdict == Verdict::AcceptedNeedsRehash {
         let hash = state.passwords.hash(&password).await?;
         db::users::set_password_hash(&state.db, account.id, hash).await?;
@@ -116,7 +132,6 @@ pub async fn submit(
         db::sessions::delete(&state.db, old).await?;
     }
     let token = SessionToken::generate();
-    let now = unix_now();
     let lifetime = state.config.session_lifetime;
     db::sessions::create(
         &state.db,

@@ -1,0 +1,98 @@
+//! Fixed-window counters in `rate_limits`, so that every process behind a load
+//! balancer counts against the same limit.
+//!
+//! The upsert differs per database in spelling only: `ON CONFLICT … excluded`
+//! on SQLite and PostgreSQL, `ON DUPLICATE KEY UPDATE … VALUES()` on MySQL
+//! (whose assignments run left to right, so `hits` is computed first).
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+
+/// Counts one hit in `bucket` and returns the hits in the current window,
+/// this one included. `window` is in seconds; windows start at multiples of it.
+pub async fn hit(
+    db: &DatabaseConnection,
+    bucket: &str,
+    now: i64,
+    window: i64,
+) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let window_start = now - now.rem_euclid(window);
+    let upsert = match backend {
+        DbBackend::MySql => {
+            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, 1) \
+             ON DUPLICATE KEY UPDATE hits = IF(window_start = VALUES(window_start), hits + 1, 1), \
+             window_start = VALUES(window_start)"
+        }
+        DbBackend::Postgres => {
+            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
+             ON CONFLICT (bucket) DO UPDATE SET \
+             hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END, \
+             window_start = excluded.window_start"
+        }
+        _ => {
+            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, 1) \
+             ON CONFLICT (bucket) DO UPDATE SET \
+             hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END, \
+             window_start = excluded.window_start"
+        }
+    };
+    let values: [Value; 2] = [bucket.into(), window_start.into()];
+    db.execute_raw(Statement::from_sql_and_values(backend, upsert, values))
+        .await?;
+    hits(db, bucket, now, window).await
+}
+
+/// The hits in the current window, without counting one.
+pub async fn hits(
+    db: &DatabaseConnection,
+    bucket: &str,
+    now: i64,
+    window: i64,
+) -> Result<i64, DbErr> {
+    let backend = db.get_database_backend();
+    let window_start = now - now.rem_euclid(window);
+    let select = match backend {
+        DbBackend::Postgres => {
+            "SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start = $2"
+        }
+        _ => "SELECT hits FROM rate_limits WHERE bucket = ? AND window_start = ?",
+    };
+    let values: [Value; 2] = [bucket.into(), window_start.into()];
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(backend, select, values))
+        .await?;
+    row.map_or(Ok(0), |row| row.try_get::<i64>("", "hits"))
+}
+
+/// Forgets a bucket (a user signed in successfully).
+pub async fn clear(db: &DatabaseConnection, bucket: &str) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let delete = match backend {
+        DbBackend::Postgres => "DELETE FROM rate_limits WHERE bucket = $1",
+        _ => "DELETE FROM rate_limits WHERE bucket = ?",
+    };
+    db.execute_raw(Statement::from_sql_and_values(
+        backend,
+        delete,
+        [bucket.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
+/// Removes rows whose window ended before `cutoff`.
+pub async fn delete_stale(db: &DatabaseConnection, cutoff: i64) -> Result<u64, DbErr> {
+    let backend = db.get_database_backend();
+    let delete = match backend {
+        DbBackend::Postgres => "DELETE FROM rate_limits WHERE window_start < $1",
+        _ => "DELETE FROM rate_limits WHERE window_start < ?",
+    };
+    let result = db
+        .execute_raw(Statement::from_sql_and_values(
+            backend,
+            delete,
+            [cutoff.into()],
+        ))
+        .await?;
+    Ok(result.rows_affected())
+}
