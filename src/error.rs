@@ -39,6 +39,10 @@ pub enum AppError {
     UnsupportedMediaType(String),
     #[error(transparent)]
     Invalid(#[from] FieldError),
+    #[error("Your storage quota is used up: delete files or ask for more room.")]
+    QuotaExceeded,
+    #[error("The server has no room left for this upload.")]
+    StorageFull,
     #[error("Too many attempts. Try again in {} minute(s).", retry_after.div_ceil(60))]
     RateLimited { retry_after: u64 },
     #[error("The service is temporarily unavailable. Try again shortly.")]
@@ -60,6 +64,7 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AppError::QuotaExceeded | AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -79,6 +84,8 @@ impl AppError {
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Invalid(_) => "invalid_field",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::QuotaExceeded => "quota_exceeded",
+            AppError::StorageFull => "storage_full",
             AppError::Unavailable(_) => "service_unavailable",
             AppError::Internal(_) => "internal_error",
         }
@@ -169,6 +176,26 @@ impl From<DbErr> for AppError {
             AppError::Unavailable(error.into())
         } else {
             AppError::Internal(error.into())
+        }
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(error: std::io::Error) -> Self {
+        if crate::storage::is_full(&error) {
+            tracing::error!(%error, "storage is full");
+            AppError::StorageFull
+        } else {
+            AppError::Internal(error.into())
+        }
+    }
+}
+
+impl From<crate::vault::VaultError> for AppError {
+    fn from(error: crate::vault::VaultError) -> Self {
+        match error {
+            crate::vault::VaultError::Db(error) => error.into(),
+            crate::vault::VaultError::Io(error) => error.into(),
         }
     }
 }

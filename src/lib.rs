@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod content_type;
 pub mod db;
 pub mod domain;
 pub mod error;
@@ -14,4 +15,6 @@ pub mod router;
 pub mod secret;
 pub mod startup;
 pub mod state;
+pub mod storage;
+pub mod vault;
 pub mod web;

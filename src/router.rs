@@ -4,14 +4,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware::from_fn_with_state;
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::AppError;
-use crate::handlers::{auth, dashboard, health, home, not_found};
+use crate::handlers::{auth, files, health, home, not_found};
 use crate::state::AppState;
 use crate::web::{assets, headers, negotiate, visitor};
 
@@ -24,8 +24,19 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/register", get(auth::register::form).post(auth::register::submit))
         .route("/auth/login", get(auth::login::form).post(auth::login::submit))
         .route("/auth/logout", get(auth::logout::run).post(auth::logout::run))
-        .route("/dashboard", get(dashboard::show))
+        .route("/dashboard", get(files::list::dashboard))
+        .route(
+            "/upload",
+            get(files::upload::form)
+                .post(files::upload::submit)
+                .layer(DefaultBodyLimit::max(usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX))),
+        )
+        .route("/files", get(files::list::index))
+        .route("/files/{id}", get(files::show::show).delete(files::delete::delete))
+        .route("/files/{id}/download", get(files::download::download))
+        .route("/files/{id}/delete", post(files::delete::delete))
         .route("/static/style.css", get(assets::stylesheet))
+        .route("/static/upload.js", get(assets::upload_script))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .fallback(not_found)

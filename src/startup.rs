@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::{Keys, PasswordHasher};
 use crate::config::{Config, ConfigError};
 use crate::state::AppState;
+use crate::storage::Storage;
 use crate::web::visitor::{secs, unix_now};
 
 /// A configured, migrated server bound to its address, not yet serving.
@@ -28,7 +29,14 @@ impl Application {
         let listener = TcpListener::bind(config.bind).await.map_err(|e| {
             ConfigError::new("BIND", format!("cannot listen on {}: {e}", config.bind))
         })?;
+        let storage = Storage::open(&config.upload_folder).await.map_err(|e| {
+            ConfigError::new(
+                "UPLOAD_FOLDER",
+                format!("cannot prepare {}: {e}", config.upload_folder.display()),
+            )
+        })?;
         let state = AppState {
+            storage,
             keys: Arc::new(Keys::new(&config.secret_key)),
             passwords: PasswordHasher::new().await,
             config: Arc::new(config),
@@ -58,7 +66,8 @@ impl Application {
     }
 }
 
-/// Deletes dead sessions and stale rate-limit counters now and then. Every
+/// Deletes dead sessions, stale rate-limit counters, abandoned staged uploads
+/// and unused contents now and then. Every
 /// process may do it: it is idempotent.
 async fn sweep(state: AppState) {
     let mut interval = tokio::time::interval(Duration::from_secs(15 * 60));

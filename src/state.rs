@@ -6,6 +6,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::{Keys, PasswordHasher};
 use crate::config::Config;
+use crate::storage::Storage;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -14,4 +15,5 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub keys: Arc<Keys>,
     pub passwords: PasswordHasher,
+    pub storage: Storage,
 }

@@ -55,6 +55,8 @@ pub struct Config {
     pub bind: SocketAddr,
     pub max_content_length: u64,
     pub allowed_extensions: AllowedExtensions,
+    /// The most bytes one user's files may take; unlimited when unset.
+    pub user_quota_bytes: Option<u64>,
     /// A session ends after this long without a request…
     pub session_idle_timeout: Duration,
     /// …and after this long in any case.
@@ -141,6 +143,10 @@ impl Config {
                 .map_err(|m| ConfigError::new("ALLOWED_EXTENSIONS", m))?,
             None => AllowedExtensions::default(),
         };
+        let user_quota_bytes = get("USER_QUOTA_BYTES")
+            .map(|raw| values::parse_size(&raw))
+            .transpose()
+            .map_err(|m| ConfigError::new("USER_QUOTA_BYTES", m))?;
         let session_idle_timeout = match get("SESSION_IDLE_TIMEOUT") {
             Some(raw) => values::parse_duration(&raw)
                 .map_err(|m| ConfigError::new("SESSION_IDLE_TIMEOUT", m))?,
@@ -164,6 +170,7 @@ impl Config {
             bind,
             max_content_length,
             allowed_extensions,
+            user_quota_bytes,
             session_idle_timeout,
             session_lifetime,
         })

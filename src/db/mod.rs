@@ -1,7 +1,9 @@
 //! Persistence: the connection pool, migrations, and one module of queries
 //! per table. Handlers call these functions; SQL lives nowhere else.
 
+pub mod blobs;
 pub mod entities;
+pub mod files;
 pub mod migration;
 pub mod rate_limits;
 pub mod sessions;
@@ -56,6 +58,31 @@ pub async fn migrate(db: &DatabaseConnection, url: &DatabaseUrl) -> anyhow::Resu
     .await;
     lock.release(db).await;
     outcome.context("cannot apply database migrations")
+}
+
+/// A raw statement written with `?` placeholders, renumbered to `$1, $2, …`
+/// for PostgreSQL. For the few statements whose SQL differs per database.
+pub(crate) fn raw(
+    backend: DbBackend,
+    sql: &str,
+    values: impl IntoIterator<Item = sea_orm::Value>,
+) -> Statement {
+    let sql = if backend == DbBackend::Postgres {
+        let mut numbered = String::with_capacity(sql.len() + 8);
+        let mut n = 0;
+        for c in sql.chars() {
+            if c == '?' {
+                n += 1;
+                numbered.push_str(&format!("${n}"));
+            } else {
+                numbered.push(c);
+            }
+        }
+        numbered
+    } else {
+        sql.to_owned()
+    };
+    Statement::from_sql_and_values(backend, sql, values)
 }
 
 /// True when the database answers.

@@ -5,7 +5,9 @@
 //! on SQLite and PostgreSQL, `ON DUPLICATE KEY UPDATE … VALUES()` on MySQL
 //! (whose assignments run left to right, so `hits` is computed first).
 
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, Value};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr};
+
+use super::raw;
 
 /// Counts one hit in `bucket` and returns the hits in the current window,
 /// this one included. `window` is in seconds; windows start at multiples of it.
@@ -23,12 +25,6 @@ pub async fn hit(
              ON DUPLICATE KEY UPDATE hits = IF(window_start = VALUES(window_start), hits + 1, 1), \
              window_start = VALUES(window_start)"
         }
-        DbBackend::Postgres => {
-            "INSERT INTO rate_limits (bucket, window_start, hits) VALUES ($1, $2, 1) \
-             ON CONFLICT (bucket) DO UPDATE SET \
-             hits = CASE WHEN rate_limits.window_start = excluded.window_start THEN rate_limits.hits + 1 ELSE 1 END, \
-             window_start = excluded.window_start"
-        }
         _ => {
             "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, 1) \
              ON CONFLICT (bucket) DO UPDATE SET \
@@ -36,8 +32,7 @@ pub async fn hit(
              window_start = excluded.window_start"
         }
     };
-    let values: [Value; 2] = [bucket.into(), window_start.into()];
-    db.execute_raw(Statement::from_sql_and_values(backend, upsert, values))
+    db.execute_raw(raw(backend, upsert, [bucket.into(), window_start.into()]))
         .await?;
     hits(db, bucket, now, window).await
 }
@@ -51,15 +46,9 @@ pub async fn hits(
 ) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
     let window_start = now - now.rem_euclid(window);
-    let select = match backend {
-        DbBackend::Postgres => {
-            "SELECT hits FROM rate_limits WHERE bucket = $1 AND window_start = $2"
-        }
-        _ => "SELECT hits FROM rate_limits WHERE bucket = ? AND window_start = ?",
-    };
-    let values: [Value; 2] = [bucket.into(), window_start.into()];
+    let select = "SELECT hits FROM rate_limits WHERE bucket = ? AND window_start = ?";
     let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, select, values))
+        .query_one_raw(raw(backend, select, [bucket.into(), window_start.into()]))
         .await?;
     row.map_or(Ok(0), |row| row.try_get::<i64>("", "hits"))
 }
@@ -67,32 +56,24 @@ pub async fn hits(
 /// Forgets a bucket (a user signed in successfully).
 pub async fn clear(db: &DatabaseConnection, bucket: &str) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
-    let delete = match backend {
-        DbBackend::Postgres => "DELETE FROM rate_limits WHERE bucket = $1",
-        _ => "DELETE FROM rate_limits WHERE bucket = ?",
-    };
-    db.execute_raw(Statement::from_sql_and_values(
+    db.execute_raw(raw(
         backend,
-        delete,
+        "DELETE FROM rate_limits WHERE bucket = ?",
         [bucket.into()],
     ))
     .await?;
     Ok(())
 }
 
-/// Removes rows whose window ended before `cutoff`.
+/// Removes rows whose window started before `cutoff`.
 pub async fn delete_stale(db: &DatabaseConnection, cutoff: i64) -> Result<u64, DbErr> {
     let backend = db.get_database_backend();
-    let delete = match backend {
-        DbBackend::Postgres => "DELETE FROM rate_limits WHERE window_start < $1",
-        _ => "DELETE FROM rate_limits WHERE window_start < ?",
-    };
-    let result = db
-        .execute_raw(Statement::from_sql_and_values(
+    let deleted = db
+        .execute_raw(raw(
             backend,
-            delete,
+            "DELETE FROM rate_limits WHERE window_start < ?",
             [cutoff.into()],
         ))
         .await?;
-    Ok(result.rows_affected())
+    Ok(deleted.rows_affected())
 }

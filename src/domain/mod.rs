@@ -4,9 +4,13 @@
 //! in the program checks again.
 
 mod account;
+mod file_name;
+mod ids;
 mod next_path;
 
 pub use account::{Email, Password, Username};
+pub use file_name::{FileName, content_disposition};
+pub use ids::{ContentHash, FileId};
 pub use next_path::NextPath;
 
 /// Why a field's value was refused; shown to the user next to the field.

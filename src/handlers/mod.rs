@@ -1,7 +1,7 @@
 //! Request handlers, grouped by resource; `router.rs` maps routes to them.
 
 pub mod auth;
-pub mod dashboard;
+pub mod files;
 pub mod health;
 pub mod home;
 

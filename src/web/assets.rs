@@ -1,5 +1,5 @@
-//! The stylesheet, embedded in the binary and served under a content-hashed
-//! URL so browsers may cache it forever.
+//! The stylesheet and the upload script, embedded in the binary and served
+//! under content-hashed URLs so that browsers may cache them for good.
 
 use std::sync::LazyLock;
 
@@ -8,16 +8,65 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
 
-const STYLESHEET: &str = include_str!("../../static/style.css");
+struct Asset {
+    body: &'static str,
+    content_type: &'static str,
+    version: String,
+    url: String,
+}
 
-static STYLESHEET_VERSION: LazyLock<String> =
-    LazyLock::new(|| hex::encode(&Sha256::digest(STYLESHEET)[..8]));
-static STYLESHEET_URL: LazyLock<String> =
-    LazyLock::new(|| format!("/static/style.css?v={}", *STYLESHEET_VERSION));
+impl Asset {
+    fn new(path: &str, body: &'static str, content_type: &'static str) -> Asset {
+        let version = hex::encode(&Sha256::digest(body)[..8]);
+        Asset {
+            body,
+            content_type,
+            url: format!("{path}?v={version}"),
+            version,
+        }
+    }
+
+    fn respond(&self, version: Option<&str>) -> Response {
+        // Only the current version's URL may be cached forever.
+        let cache = if version == Some(self.version.as_str()) {
+            "public, max-age=31536000, immutable"
+        } else {
+            "no-cache"
+        };
+        let mut response = self.body.into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(self.content_type),
+        );
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+        response
+    }
+}
+
+static STYLESHEET: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "/static/style.css",
+        include_str!("../../static/style.css"),
+        "text/css; charset=utf-8",
+    )
+});
+static UPLOAD_SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "/static/upload.js",
+        include_str!("../../static/upload.js"),
+        "text/javascript; charset=utf-8",
+    )
+});
 
 /// The URL pages link the stylesheet with.
 pub fn stylesheet_url() -> &'static str {
-    &STYLESHEET_URL
+    &STYLESHEET.url
+}
+
+/// The URL of the upload page's progress script.
+pub fn upload_script_url() -> &'static str {
+    &UPLOAD_SCRIPT.url
 }
 
 #[derive(serde::Deserialize)]
@@ -26,17 +75,9 @@ pub struct Version {
 }
 
 pub async fn stylesheet(Query(version): Query<Version>) -> Response {
-    let cache = if version.v.as_deref() == Some(STYLESHEET_VERSION.as_str()) {
-        "public, max-age=31536000, immutable"
-    } else {
-        "no-cache"
-    };
-    let mut response = STYLESHEET.into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/css; charset=utf-8"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
-    response
+    STYLESHEET.respond(version.v.as_deref())
+}
+
+pub async fn upload_script(Query(version): Query<Version>) -> Response {
+    UPLOAD_SCRIPT.respond(version.v.as_deref())
 }

@@ -85,10 +85,65 @@ pub struct RegisterPage {
     pub error: Option<String>,
 }
 
+/// A stored file as the pages show it.
+#[derive(Clone, Debug)]
+pub struct FileView {
+    pub id: i32,
+    /// The name it was uploaded under (display only; escaped by the template).
+    pub name: String,
+    /// Human size such as "1.4 MB".
+    pub size: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub content_type: String,
+    /// Display form, e.g. "2026-11-30 12:00:00 UTC".
+    pub uploaded_at: String,
+    /// RFC 3339, for `<time datetime>`.
+    pub uploaded_at_iso: String,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "dashboard.html")]
 pub struct DashboardPage {
     pub layout: Layout,
+    /// The newest files.
+    pub files: Vec<FileView>,
+    /// Whether there are more than shown (link to `/files`).
+    pub more: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "files.html")]
+pub struct FilesPage {
+    pub layout: Layout,
+    pub files: Vec<FileView>,
+    /// Link to the next (older) page, if any.
+    pub next: Option<String>,
+    /// Whether this is the first page (else a link back to it is shown).
+    pub first_page: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "file.html")]
+pub struct FilePage {
+    pub layout: Layout,
+    pub file: FileView,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "upload.html")]
+pub struct UploadPage {
+    pub layout: Layout,
+    /// Why the last upload was refused.
+    pub error: Option<String>,
+    /// Largest request, human form ("10 GiB").
+    pub max_size: String,
+    /// Accepted extensions as text ("pdf, png, txt" or "any").
+    pub extensions: String,
+    /// The same as an `accept` attribute value (".pdf,.png") or empty for any.
+    pub accept: String,
+    /// URL of the progress script, versioned by its content hash.
+    pub script: &'static str,
 }
 
 #[derive(Template, WebTemplate)]

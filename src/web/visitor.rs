@@ -204,6 +204,14 @@ async fn prepare(
         if let Some(reason) = cross_site_refusal(request.method(), request.headers(), host) {
             return Err((AppError::Csrf(reason), Some(visitor)));
         }
+        if defers_its_token(&request) {
+            let mut request = request;
+            request.extensions_mut().insert(DeferredCsrf {
+                expected: visitor.csrf_token.clone(),
+            });
+            request.extensions_mut().insert(visitor.clone());
+            return Ok((request, visitor));
+        }
         let (request, presented) = presented_token(request)
             .await
             .map_err(|e| (e, Some(visitor.clone())))?;
@@ -230,6 +238,41 @@ async fn prepare(
     let mut request = request;
     request.extensions_mut().insert(visitor.clone());
     Ok((request, visitor))
+}
+
+/// Routes whose multipart forms carry their token as the first form field.
+const MULTIPART_ROUTES: &[&str] = &["/upload"];
+
+/// A multipart form to a route that checks its own token field: the body may
+/// be gigabytes, so it is not read here. The handler must call
+/// [`DeferredCsrf::accepts`] before it acts on anything after that field.
+fn defers_its_token(request: &Request) -> bool {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| {
+            value
+                .to_ascii_lowercase()
+                .starts_with("multipart/form-data")
+        });
+    multipart
+        && !request.headers().contains_key("x-csrf-token")
+        && MULTIPART_ROUTES.contains(&request.uri().path())
+}
+
+/// The token a deferred multipart form must carry in its `csrf_token` field.
+#[derive(Clone, Debug)]
+pub struct DeferredCsrf {
+    expected: String,
+}
+
+impl DeferredCsrf {
+    /// Constant-time comparison with the presented field.
+    pub fn accepts(&self, presented: &str) -> bool {
+        let (a, b) = (self.expected.as_bytes(), presented.trim().as_bytes());
+        a.len() == b.len() && bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
+    }
 }
 
 /// The CSRF token a request carries: the `X-CSRF-Token` header, or the

@@ -203,7 +203,7 @@ impl Database {
         TestApp {
             address,
             _stop: stop,
-            _data_dir: data_dir,
+            data_dir,
         }
     }
 }
@@ -242,10 +242,54 @@ impl Drop for Database {
 pub struct TestApp {
     pub address: SocketAddr,
     _stop: oneshot::Sender<()>,
-    _data_dir: tempfile::TempDir,
+    data_dir: tempfile::TempDir,
 }
 
 impl TestApp {
+    /// The server's `UPLOAD_FOLDER`.
+    pub fn uploads(&self) -> std::path::PathBuf {
+        self.data_dir.path().join("uploads")
+    }
+
+    /// Files under `UPLOAD_FOLDER/<folder>` (`staging` or `objects`).
+    pub fn stored_files(&self, folder: &str) -> Vec<std::path::PathBuf> {
+        fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, found)
+                } else {
+                    found.push(path)
+                }
+            }
+        }
+        let mut found = Vec::new();
+        walk(&self.uploads().join(folder), &mut found);
+        found
+    }
+
+    /// A script signed in as a new user `name`, with its session's CSRF token.
+    pub async fn signed_in_script(&self, name: &str) -> (Client, String) {
+        let script = self.script();
+        let csrf = script.csrf("/auth/login").await;
+        let body = serde_json::json!({"username": name, "email": format!("{name}@example.com"), "password": "long enough"});
+        let created = script.post_json("/auth/register", &csrf, body).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let signed_in = script
+            .post_json(
+                "/auth/login",
+                &csrf,
+                serde_json::json!({"username": name, "password": "long enough"}),
+            )
+            .await;
+        let body: serde_json::Value = signed_in.json().await.unwrap();
+        let csrf = body["csrf_token"]
+            .as_str()
+            .expect("a session token")
+            .to_owned();
+        (script, csrf)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.address, path)
     }
@@ -321,6 +365,24 @@ impl Client {
             .send()
             .await
             .expect("POST")
+    }
+
+    /// Uploads `(name, bytes)` files in one request, with the CSRF header.
+    pub async fn upload(&self, csrf: &str, files: &[(&str, &[u8])]) -> Response {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in files {
+            form = form.part(
+                "files",
+                reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+            );
+        }
+        self.http
+            .post(self.url("/upload"))
+            .header("x-csrf-token", csrf)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload")
     }
 
     /// The CSRF token of the form on `path` (HTML) or from its JSON answer.

@@ -4,6 +4,7 @@ mod helpers;
 
 mod accounts;
 mod csrf;
+mod files;
 mod headers;
 mod sessions;
 mod startup;

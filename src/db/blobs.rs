@@ -1,0 +1,79 @@
+//! Queries on `blobs`: one row per stored content, counting the files that use it.
+//!
+//! The row is also the content's lock. Whoever places or deletes the object on
+//! disk does it inside a transaction holding that row (`FOR UPDATE` on MySQL
+//! and PostgreSQL; SQLite has one writer at a time), so an upload can never
+//! reuse an object that a concurrent clean-up is deleting.
+
+use sea_orm::{ConnectionTrait, DbBackend, DbErr};
+
+use super::raw;
+use crate::domain::ContentHash;
+
+/// Makes sure the content has a row and locks it for the transaction.
+pub async fn claim(
+    conn: &impl ConnectionTrait,
+    hash: &ContentHash,
+    size: i64,
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let insert = match backend {
+        DbBackend::MySql => "INSERT IGNORE INTO blobs (sha256, size, refcount) VALUES (?, ?, 0)",
+        _ => {
+            "INSERT INTO blobs (sha256, size, refcount) VALUES (?, ?, 0) ON CONFLICT (sha256) DO NOTHING"
+        }
+    };
+    conn.execute_raw(raw(backend, insert, [hash.as_str().into(), size.into()]))
+        .await?;
+    if backend != DbBackend::Sqlite {
+        let lock = "SELECT refcount FROM blobs WHERE sha256 = ? FOR UPDATE";
+        conn.query_one_raw(raw(backend, lock, [hash.as_str().into()]))
+            .await?;
+    }
+    Ok(())
+}
+
+/// One more file uses the content.
+pub async fn add_reference(conn: &impl ConnectionTrait, hash: &ContentHash) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let sql = "UPDATE blobs SET refcount = refcount + 1 WHERE sha256 = ?";
+    conn.execute_raw(raw(backend, sql, [hash.as_str().into()]))
+        .await?;
+    Ok(())
+}
+
+/// One file fewer uses the content.
+pub async fn release(conn: &impl ConnectionTrait, hash: &ContentHash) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let sql = "UPDATE blobs SET refcount = refcount - 1 WHERE sha256 = ?";
+    conn.execute_raw(raw(backend, sql, [hash.as_str().into()]))
+        .await?;
+    Ok(())
+}
+
+/// Deletes the row if no file uses the content; `true` when it did, and the
+/// transaction then holds the row until it commits.
+pub async fn delete_if_unused(
+    conn: &impl ConnectionTrait,
+    hash: &ContentHash,
+) -> Result<bool, DbErr> {
+    let backend = conn.get_database_backend();
+    let sql = "DELETE FROM blobs WHERE sha256 = ? AND refcount <= 0";
+    Ok(conn
+        .execute_raw(raw(backend, sql, [hash.as_str().into()]))
+        .await?
+        .rows_affected()
+        == 1)
+}
+
+/// Contents no file uses any more (left by an interrupted clean-up).
+pub async fn unused(conn: &impl ConnectionTrait, limit: u32) -> Result<Vec<ContentHash>, DbErr> {
+    let backend = conn.get_database_backend();
+    let sql = format!("SELECT sha256 FROM blobs WHERE refcount <= 0 LIMIT {limit}");
+    let rows = conn.query_all_raw(raw(backend, &sql, [])).await?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| row.try_get::<String>("", "sha256").ok())
+        .filter_map(|hash| ContentHash::parse(hash.trim()))
+        .collect())
+}

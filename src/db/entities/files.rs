@@ -1,0 +1,28 @@
+//! The `files` table: one row per file a user owns.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "files")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    /// The stored name: the content's SHA-256, never the user's name.
+    pub filename: String,
+    /// The name it was uploaded under, for display only.
+    pub original_filename: String,
+    pub user_id: i32,
+    /// UTC.
+    pub uploaded_at: DateTime,
+    /// Where the content lies, relative to the storage root.
+    pub file_path: String,
+    /// Lower-case hex. NULL only on rows of the original application, which are never selected.
+    pub sha256: String,
+    pub size: i64,
+    pub content_type: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

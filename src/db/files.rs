@@ -1,0 +1,111 @@
+//! Queries on `files`. Every query is scoped to one owner: another user's
+//! file is indistinguishable from one that does not exist.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr,
+    EntityTrait, NotSet, QueryFilter, QueryOrder, QuerySelect, Select,
+};
+
+use super::entities::files::{self, Entity as Files};
+use crate::domain::{ContentHash, FileId, FileName};
+
+pub use files::Model as File;
+
+/// What a new row records.
+pub struct NewFile<'a> {
+    pub user_id: i32,
+    pub name: &'a FileName,
+    pub hash: &'a ContentHash,
+    pub size: i64,
+    pub content_type: &'a str,
+    pub file_path: String,
+    pub uploaded_at: chrono::NaiveDateTime,
+}
+
+pub async fn insert(conn: &impl ConnectionTrait, new: NewFile<'_>) -> Result<File, DbErr> {
+    files::ActiveModel {
+        id: NotSet,
+        filename: Set(new.hash.as_str().to_owned()),
+        original_filename: Set(new.name.as_str().to_owned()),
+        user_id: Set(new.user_id),
+        uploaded_at: Set(new.uploaded_at),
+        file_path: Set(new.file_path),
+        sha256: Set(new.hash.as_str().to_owned()),
+        size: Set(new.size),
+        content_type: Set(new.content_type.to_owned()),
+    }
+    .insert(conn)
+    .await
+}
+
+/// The owner's files; rows of the original application (no hash) are left out.
+fn owned_by(user_id: i32) -> Select<Files> {
+    Files::find()
+        .filter(files::Column::UserId.eq(user_id))
+        .filter(files::Column::Sha256.is_not_null())
+}
+
+/// One page, newest first: the files with ids below `before` (keyset
+/// pagination, so a deep page costs what the first costs).
+pub async fn page(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    before: Option<FileId>,
+    limit: u64,
+) -> Result<Vec<File>, DbErr> {
+    let mut query = owned_by(user_id);
+    if let Some(before) = before {
+        query = query.filter(files::Column::Id.lt(before.0));
+    }
+    query
+        .order_by_desc(files::Column::Id)
+        .limit(limit)
+        .all(conn)
+        .await
+}
+
+pub async fn find(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    id: FileId,
+) -> Result<Option<File>, DbErr> {
+    owned_by(user_id)
+        .filter(files::Column::Id.eq(id.0))
+        .one(conn)
+        .await
+}
+
+/// Deletes the row and returns it, if the user owns it.
+pub async fn delete(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    id: FileId,
+) -> Result<Option<File>, DbErr> {
+    let Some(file) = find(conn, user_id, id).await? else {
+        return Ok(None);
+    };
+    let deleted = Files::delete_many()
+        .filter(files::Column::Id.eq(id.0))
+        .filter(files::Column::UserId.eq(user_id))
+        .exec(conn)
+        .await?;
+    Ok((deleted.rows_affected == 1).then_some(file))
+}
+
+/// Bytes the user's files take, counting shared content once per file.
+pub async fn usage(conn: &impl ConnectionTrait, user_id: i32) -> Result<i64, DbErr> {
+    let backend = conn.get_database_backend();
+    // SUM of a BIGINT is a DECIMAL/NUMERIC on MySQL and PostgreSQL.
+    let integer = if backend == DbBackend::MySql {
+        "SIGNED"
+    } else {
+        "BIGINT"
+    };
+    let sql = format!(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS {integer}) AS total FROM files WHERE user_id = ? AND sha256 IS NOT NULL"
+    );
+    let row = conn
+        .query_one_raw(super::raw(backend, &sql, [user_id.into()]))
+        .await?;
+    row.map_or(Ok(0), |row| row.try_get::<i64>("", "total"))
+}

@@ -1,0 +1,274 @@
+//! `GET/POST /upload`: one or more files in one multipart request, stored
+//! atomically.
+//!
+//! Each part streams to staging while it is hashed, so memory does not grow
+//! with file size. A part whose extension is refused is refused from its
+//! headers, before its body is read; one whose content contradicts its
+//! extension, from its first bytes. Only when every part has been received
+//! does [`vault::store`] commit them all, in one transaction; any failure
+//! before that drops the staged files, which deletes them.
+
+use axum::Json;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{Extension, FromRequest, Multipart, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::{file_json, human_size};
+use crate::config::AllowedExtensions;
+use crate::content_type::{self, SNIFF_LEN};
+use crate::db;
+use crate::domain::{FieldError, FileName};
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::vault::{self, Upload};
+use crate::web::pages::{FlashKind, UploadPage};
+use crate::web::visitor::DeferredCsrf;
+use crate::web::{CurrentUser, Format, Visitor};
+
+pub async fn form(
+    State(state): State<AppState>,
+    _user: CurrentUser,
+    visitor: Visitor,
+    format: Format,
+) -> Response {
+    match format {
+        Format::Json => Json(json!({
+            "csrf_token": visitor.csrf_token,
+            "max_content_length": state.config.max_content_length,
+            "allowed_extensions": match &state.config.allowed_extensions {
+                AllowedExtensions::Any => json!("*"),
+                AllowedExtensions::Only(set) => json!(set),
+            },
+        }))
+        .into_response(),
+        Format::Html => page(&state, &visitor, None).into_response(),
+    }
+}
+
+fn page(state: &AppState, visitor: &Visitor, error: Option<String>) -> UploadPage {
+    let (extensions, accept) = match &state.config.allowed_extensions {
+        AllowedExtensions::Any => ("any type".to_owned(), String::new()),
+        AllowedExtensions::Only(set) => (
+            set.iter().cloned().collect::<Vec<_>>().join(", "),
+            set.iter()
+                .map(|e| format!(".{e}"))
+                .collect::<Vec<_>>()
+                .join(","),
+        ),
+    };
+    UploadPage {
+        layout: visitor.layout(state, "Upload files"),
+        error,
+        max_size: human_size(i64::try_from(state.config.max_content_length).unwrap_or(i64::MAX)),
+        extensions,
+        accept,
+        script: crate::web::assets::upload_script_url(),
+    }
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    visitor: Visitor,
+    format: Format,
+    deferred: Option<Extension<DeferredCsrf>>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let outcome = receive(&state, &user, deferred.map(|Extension(d)| d), request).await;
+    let stored = match outcome {
+        Ok(uploads) => {
+            vault::store(
+                &state.db,
+                &state.storage,
+                user.id,
+                uploads,
+                chrono::Utc::now().naive_utc(),
+            )
+            .await
+        }
+        Err(error) => return refuse(&state, &visitor, format, error),
+    };
+    let files = match stored {
+        Ok(files) => files,
+        Err(error) => return refuse(&state, &visitor, format, error.into()),
+    };
+    tracing::info!(user_id = user.id, count = files.len(), "files stored");
+    Ok(match format {
+        Format::Json => (
+            StatusCode::CREATED,
+            Json(json!({ "files": files.iter().map(file_json).collect::<Vec<_>>() })),
+        )
+            .into_response(),
+        Format::Html => {
+            let message = match files.as_slice() {
+                [one] => format!("Uploaded “{}”.", one.original_filename),
+                many => format!("Uploaded {} files.", many.len()),
+            };
+            crate::handlers::auth::redirect_with_flash(
+                &state,
+                visitor.secure,
+                "/dashboard",
+                FlashKind::Success,
+                message,
+            )
+        }
+    })
+}
+
+/// Browsers get the form again with the reason; scripts get the error.
+fn refuse(
+    state: &AppState,
+    visitor: &Visitor,
+    format: Format,
+    error: AppError,
+) -> Result<Response, AppError> {
+    match (format, &error) {
+        (
+            Format::Html,
+            AppError::UnsupportedMediaType(_)
+            | AppError::Invalid(_)
+            | AppError::QuotaExceeded
+            | AppError::PayloadTooLarge,
+        ) => {
+            let status = error.status();
+            let mut response = page(state, visitor, Some(error.to_string())).into_response();
+            *response.status_mut() = status;
+            Ok(response)
+        }
+        _ => Err(error),
+    }
+}
+
+/// Reads every part and stages every file; nothing is committed here.
+async fn receive(
+    state: &AppState,
+    user: &CurrentUser,
+    deferred: Option<DeferredCsrf>,
+    request: Request,
+) -> Result<Vec<Upload>, AppError> {
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > state.config.max_content_length) {
+        return Err(AppError::PayloadTooLarge);
+    }
+    let mut multipart = Multipart::from_request(request, state).await.map_err(|_| {
+        AppError::UnsupportedMediaType(
+            "Send the files as multipart/form-data, in parts named `files`.".into(),
+        )
+    })?;
+    let mut token_checked = deferred.is_none();
+    let quota = state.config.user_quota_bytes;
+    let mut used = match quota {
+        Some(_) => u64::try_from(db::files::usage(&state.db, user.id).await?).unwrap_or(0),
+        None => 0,
+    };
+    let mut uploads = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+        match field.name() {
+            Some("csrf_token") if !token_checked => {
+                let presented = field.text().await.map_err(multipart_error)?;
+                if !deferred.as_ref().is_some_and(|d| d.accepts(&presented)) {
+                    return Err(AppError::Csrf(
+                        "The security token is invalid or expired. Reload the page and try again.",
+                    ));
+                }
+                token_checked = true;
+            }
+            Some("files") => {
+                if !token_checked {
+                    return Err(AppError::Csrf(
+                        "The security token must come before the files.",
+                    ));
+                }
+                // A file input left empty is sent as a part without a name.
+                let Some(name) = field
+                    .file_name()
+                    .filter(|n| !n.is_empty())
+                    .map(FileName::parse)
+                else {
+                    continue;
+                };
+                let upload =
+                    receive_file(state, field, name, quota.map(|q| q.saturating_sub(used))).await?;
+                used += upload.staged.size;
+                uploads.push(upload);
+            }
+            _ => {}
+        }
+    }
+    if !token_checked {
+        return Err(AppError::Csrf(
+            "The request is missing its security token. Reload the page and try again.",
+        ));
+    }
+    if uploads.is_empty() {
+        return Err(FieldError::new("files", "Choose at least one file to upload.").into());
+    }
+    Ok(uploads)
+}
+
+/// Streams one part to staging; `room` is what is left of the user's quota.
+async fn receive_file(
+    state: &AppState,
+    mut field: Field<'_>,
+    name: FileName,
+    room: Option<u64>,
+) -> Result<Upload, AppError> {
+    let extension = name.extension();
+    let allowed = match &extension {
+        Some(extension) => state.config.allowed_extensions.allows(extension),
+        None => state.config.allowed_extensions == AllowedExtensions::Any,
+    };
+    if !allowed {
+        let what = extension.map_or("files without an extension".to_owned(), |e| {
+            format!("files ending in .{e}")
+        });
+        return Err(AppError::UnsupportedMediaType(format!(
+            "“{name}” was refused: {what} are not accepted here."
+        )));
+    }
+    let mut staging = state.storage.stage().await?;
+    let mut head: Vec<u8> = Vec::new();
+    let mut content_type = None;
+    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+        if content_type.is_none() {
+            head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_LEN - head.len())]);
+            if head.len() >= SNIFF_LEN {
+                content_type = Some(decide(&name, &head)?);
+            }
+        }
+        staging.write(&chunk).await?;
+        if room.is_some_and(|room| staging.size() > room) {
+            return Err(AppError::QuotaExceeded);
+        }
+    }
+    let content_type = match content_type {
+        Some(decided) => decided,
+        None => decide(&name, &head)?,
+    };
+    Ok(Upload {
+        name,
+        content_type,
+        staged: staging.finish().await?,
+    })
+}
+
+fn decide(name: &FileName, head: &[u8]) -> Result<String, AppError> {
+    content_type::decide(name, head).map_err(|mismatch| {
+        AppError::UnsupportedMediaType(format!("“{name}” was refused: {mismatch}."))
+    })
+}
+
+fn multipart_error(error: MultipartError) -> AppError {
+    match error.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::BadRequest(format!(
+            "The upload was cut short or malformed: {}",
+            error.body_text()
+        )),
+    }
+}

@@ -1,0 +1,146 @@
+//! The vault: file rows and stored contents, kept consistent with each other.
+//!
+//! The invariant: a `files` row only ever points at content that is on disk.
+//! - Storing: every staged content is placed on disk while its `blobs` row is
+//!   locked, inside the one transaction that also inserts the `files` rows.
+//!   If anything fails, the objects this request placed are removed (still
+//!   under the lock) and the transaction rolls back: all files or none.
+//! - Deleting: the `files` row goes and the content's count drops in one
+//!   transaction; the object is removed afterwards, in a second transaction
+//!   that deletes the `blobs` row only if nothing uses it any more and unlinks
+//!   while holding it. A crash in between leaves an unused row that
+//!   [`collect_garbage`] finishes later.
+
+use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+
+use crate::db;
+use crate::db::files::{File, NewFile};
+use crate::domain::{ContentHash, FileId, FileName};
+use crate::storage::{StagedFile, Storage};
+
+#[derive(Debug, thiserror::Error)]
+pub enum VaultError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error("storage: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A file ready to be committed to the vault.
+pub struct Upload {
+    pub name: FileName,
+    pub content_type: String,
+    pub staged: StagedFile,
+}
+
+/// Stores all `uploads` for `user_id` at `uploaded_at`, or none of them.
+pub async fn store(
+    db: &DatabaseConnection,
+    storage: &Storage,
+    user_id: i32,
+    uploads: Vec<Upload>,
+    uploaded_at: chrono::NaiveDateTime,
+) -> Result<Vec<File>, VaultError> {
+    let txn = db.begin().await?;
+    let mut placed: Vec<ContentHash> = Vec::new();
+    let outcome = async {
+        // Locks are taken in hash order, so two uploads never wait on each other in a cycle.
+        let mut order: Vec<usize> = (0..uploads.len()).collect();
+        order.sort_by(|a, b| uploads[*a].staged.hash.cmp(&uploads[*b].staged.hash));
+        let mut metadata: Vec<Option<(FileName, String, ContentHash, u64)>> =
+            vec![None; uploads.len()];
+        let mut uploads: Vec<Option<Upload>> = uploads.into_iter().map(Some).collect();
+        for index in order {
+            let upload = uploads[index].take().expect("each upload is taken once");
+            let hash = upload.staged.hash.clone();
+            let size = upload.staged.size;
+            db::blobs::claim(&txn, &hash, size as i64).await?;
+            if storage.place(upload.staged).await? {
+                placed.push(hash.clone());
+            }
+            db::blobs::add_reference(&txn, &hash).await?;
+            metadata[index] = Some((upload.name, upload.content_type, hash, size));
+        }
+        let mut rows = Vec::with_capacity(metadata.len());
+        for (name, content_type, hash, size) in metadata.into_iter().flatten() {
+            let new = NewFile {
+                user_id,
+                name: &name,
+                hash: &hash,
+                size: size as i64,
+                content_type: &content_type,
+                file_path: Storage::relative_path(&hash),
+                uploaded_at,
+            };
+            rows.push(db::files::insert(&txn, new).await?);
+        }
+        Ok::<_, VaultError>(rows)
+    }
+    .await;
+    match outcome {
+        Ok(rows) => {
+            txn.commit().await?;
+            Ok(rows)
+        }
+        Err(error) => {
+            for hash in &placed {
+                let _ = storage.remove(hash).await;
+            }
+            let _ = txn.rollback().await;
+            Err(error)
+        }
+    }
+}
+
+/// Deletes the user's file; `false` if they have no such file.
+pub async fn delete(
+    db: &DatabaseConnection,
+    storage: &Storage,
+    user_id: i32,
+    id: FileId,
+) -> Result<bool, VaultError> {
+    let txn = db.begin().await?;
+    let Some(file) = db::files::delete(&txn, user_id, id).await? else {
+        txn.rollback().await?;
+        return Ok(false);
+    };
+    let hash = ContentHash::parse(file.sha256.trim())
+        .ok_or_else(|| DbErr::Custom("malformed sha256".into()))?;
+    db::blobs::release(&txn, &hash).await?;
+    txn.commit().await?;
+    // The file is gone for the user; freeing the content can wait for garbage
+    // collection if this fails.
+    if let Err(error) = remove_if_unused(db, storage, &hash).await {
+        tracing::warn!(%error, "content left for garbage collection");
+    }
+    Ok(true)
+}
+
+/// Removes the content from disk if no file uses it.
+async fn remove_if_unused(
+    db: &DatabaseConnection,
+    storage: &Storage,
+    hash: &ContentHash,
+) -> Result<(), VaultError> {
+    let txn = db.begin().await?;
+    if db::blobs::delete_if_unused(&txn, hash).await?
+        && let Err(error) = storage.remove(hash).await
+    {
+        let _ = txn.rollback().await;
+        return Err(error.into());
+    }
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Finishes interrupted clean-ups; returns how many contents were freed.
+pub async fn collect_garbage(
+    db: &DatabaseConnection,
+    storage: &Storage,
+) -> Result<usize, VaultError> {
+    let unused = db::blobs::unused(db, 100).await?;
+    for hash in &unused {
+        remove_if_unused(db, storage, hash).await?;
+    }
+    Ok(unused.len())
+}

@@ -1,0 +1,332 @@
+//! Uploading, listing, downloading and deleting files.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::helpers::{csrf_in, location, on_every_database};
+
+const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n";
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+on_every_database! {
+    async fn several_files_round_trip_byte_for_byte(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("olga").await;
+        let binary: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let files: [(&str, &[u8]); 3] = [("résumé 履歴書.pdf", PDF), ("empty.txt", b""), ("data.zip", &binary)];
+        let response = script.upload(&csrf, &files).await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        let stored = body["files"].as_array().unwrap();
+        assert_eq!(stored.len(), 3);
+        for ((name, bytes), file) in files.iter().zip(stored) {
+            assert_eq!(file["original_filename"], *name);
+            assert_eq!(file["size"], bytes.len());
+            assert_eq!(file["sha256"], sha256(bytes));
+            assert!(file["uploaded_at"].as_str().unwrap().ends_with('Z'));
+            let content = file["links"]["content"].as_str().unwrap();
+            let downloaded = script.get(content).await.bytes().await.unwrap();
+            assert_eq!(&downloaded[..], *bytes, "{name}");
+        }
+        assert_eq!(stored[0]["content_type"], "application/pdf");
+
+        let listing: Value = script.get("/files").await.json().await.unwrap();
+        let names: Vec<&str> = listing["files"].as_array().unwrap().iter().map(|f| f["original_filename"].as_str().unwrap()).collect();
+        assert_eq!(names, ["data.zip", "empty.txt", "résumé 履歴書.pdf"], "newest first");
+        assert!(app.stored_files("staging").is_empty());
+    }
+
+    async fn a_browser_uploads_with_the_plain_form(db) {
+        let app = db.spawn().await;
+        let browser = app.browser();
+        browser.register("pete", "pete@example.com", "long enough").await;
+        browser.sign_in("pete", "long enough").await;
+        let page = browser.get("/upload").await.text().await.unwrap();
+        let csrf = csrf_in(&page);
+        let form = reqwest::multipart::Form::new()
+            .text("csrf_token", csrf)
+            .part("files", reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("<i>bold<i>.pdf"));
+        let response = browser.http.post(browser.url("/upload")).header("origin", browser.url("")).multipart(form).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&response), "/dashboard");
+        let dashboard = browser.get("/dashboard").await.text().await.unwrap();
+        assert!(!dashboard.contains("<i>bold"), "the name is escaped: {dashboard}");
+        assert!(dashboard.contains("&#60;i&#62;bold&#60;i&#62;.pdf") || dashboard.contains("&lt;i&gt;bold&lt;i&gt;.pdf"));
+    }
+
+    async fn one_refused_file_means_nothing_is_stored(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("quinn").await;
+        let refused = script.upload(&csrf, &[("good.pdf", PDF), ("tool.exe", b"MZ\x90\0")]).await;
+        assert_eq!(refused.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let message = refused.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_owned();
+        assert!(message.contains("tool.exe") && message.contains(".exe"), "{message}");
+
+        let disguised = script.upload(&csrf, &[("good.pdf", PDF), ("photo.png", PDF)]).await;
+        assert_eq!(disguised.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(disguised.json::<Value>().await.unwrap()["error"]["message"].as_str().unwrap().contains("photo.png"));
+
+        assert_eq!(db.count("files").await, 0);
+        assert_eq!(db.count("blobs").await, 0);
+        assert!(app.stored_files("staging").is_empty(), "no staged bytes left");
+        assert!(app.stored_files("objects").is_empty());
+
+        let no_files = reqwest::multipart::Form::new().text("note", "no files here");
+        let empty = script.http.post(script.url("/upload")).header("x-csrf-token", &csrf).multipart(no_files).send().await.unwrap();
+        assert_eq!(empty.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+
+    async fn other_users_files_answer_like_missing_ones(db) {
+        let app = db.spawn().await;
+        let (alice, alice_csrf) = app.signed_in_script("rita").await;
+        let stored: Value = alice.upload(&alice_csrf, &[("secret.pdf", PDF)]).await.json().await.unwrap();
+        let id = stored["files"][0]["id"].as_i64().unwrap();
+        let (bob, bob_csrf) = app.signed_in_script("sam").await;
+
+        let missing = bob.get("/files/999999").await;
+        let foreign = bob.get(&format!("/files/{id}")).await;
+        assert_eq!(foreign.status(), StatusCode::NOT_FOUND);
+        assert_eq!(foreign.json::<Value>().await.unwrap(), missing.json::<Value>().await.unwrap());
+        assert_eq!(bob.get(&format!("/files/{id}/download")).await.status(), StatusCode::NOT_FOUND);
+        let delete = bob.http.delete(bob.url(&format!("/files/{id}"))).header("x-csrf-token", &bob_csrf).send().await.unwrap();
+        assert_eq!(delete.status(), StatusCode::NOT_FOUND);
+        assert_eq!(bob.get("/files/not-a-number").await.status(), StatusCode::NOT_FOUND);
+
+        assert_eq!(alice.get(&format!("/files/{id}/download")).await.bytes().await.unwrap(), PDF);
+    }
+
+    async fn uploads_need_the_csrf_token_first(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("tess").await;
+        let part = || reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("a.pdf");
+        let send = |form: reqwest::multipart::Form| script.http.post(script.url("/upload")).multipart(form).send();
+
+        let without = send(reqwest::multipart::Form::new().part("files", part())).await.unwrap();
+        assert_eq!(without.status(), StatusCode::FORBIDDEN);
+        let late = send(reqwest::multipart::Form::new().part("files", part()).text("csrf_token", csrf.clone())).await.unwrap();
+        assert_eq!(late.status(), StatusCode::FORBIDDEN);
+        let forged = send(reqwest::multipart::Form::new().text("csrf_token", "forged").part("files", part())).await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let good = send(reqwest::multipart::Form::new().text("csrf_token", csrf).part("files", part())).await.unwrap();
+        assert_eq!(good.status(), StatusCode::CREATED);
+        assert_eq!(db.count("files").await, 1);
+    }
+
+    async fn bodies_over_the_limit_are_refused_and_leave_no_bytes(db) {
+        let app = db.spawn_with(&[("MAX_CONTENT_LENGTH", "64KiB")]).await;
+        let (script, csrf) = app.signed_in_script("uma").await;
+        let big = vec![b'x'; 256 * 1024];
+        let declared = script.upload(&csrf, &[("big.txt", &big)]).await;
+        assert_eq!(declared.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+        // Chunked, so the limit is only crossed mid-stream.
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..16).map(|_| Ok(vec![b'y'; 16 * 1024])).collect();
+        let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
+        let form = reqwest::multipart::Form::new().part("files", reqwest::multipart::Part::stream(body).file_name("stream.txt"));
+        let streamed = script.http.post(script.url("/upload")).header("x-csrf-token", &csrf).multipart(form).send().await.unwrap();
+        assert_eq!(streamed.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(streamed.json::<Value>().await.unwrap()["error"]["code"], "payload_too_large");
+        assert_eq!(db.count("files").await, 0);
+        assert!(app.stored_files("staging").is_empty() && app.stored_files("objects").is_empty());
+    }
+
+    async fn shared_content_is_stored_once_and_survives_one_owners_delete(db) {
+        let app = db.spawn().await;
+        let (alice, alice_csrf) = app.signed_in_script("vera").await;
+        let (bob, bob_csrf) = app.signed_in_script("walt").await;
+        let a: Value = alice.upload(&alice_csrf, &[("same.pdf", PDF)]).await.json().await.unwrap();
+        let b: Value = bob.upload(&bob_csrf, &[("copy.pdf", PDF), ("again.pdf", PDF)]).await.json().await.unwrap();
+        assert_eq!(app.stored_files("objects").len(), 1, "identical content is stored once");
+
+        let a_id = a["files"][0]["id"].as_i64().unwrap();
+        let deleted = alice.http.delete(alice.url(&format!("/files/{a_id}"))).header("x-csrf-token", &alice_csrf).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        assert_eq!(alice.get(&format!("/files/{a_id}")).await.status(), StatusCode::NOT_FOUND);
+        for file in b["files"].as_array().unwrap() {
+            let content = file["links"]["content"].as_str().unwrap();
+            assert_eq!(bob.get(content).await.bytes().await.unwrap(), PDF, "the other owner keeps the content");
+        }
+        for file in b["files"].as_array().unwrap() {
+            let id = file["id"].as_i64().unwrap();
+            let gone = bob.http.delete(bob.url(&format!("/files/{id}"))).header("x-csrf-token", &bob_csrf).send().await.unwrap();
+            assert_eq!(gone.status(), StatusCode::NO_CONTENT);
+        }
+        assert!(app.stored_files("objects").is_empty(), "the last owner's delete frees the content");
+        assert_eq!(db.count("blobs").await, 0);
+    }
+
+    async fn pages_stay_stable_while_uploads_happen(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("xena").await;
+        for i in 0..7 {
+            let name = format!("f{i}.txt");
+            assert_eq!(script.upload(&csrf, &[(&name, format!("file {i}").as_bytes())]).await.status(), StatusCode::CREATED);
+        }
+        let mut seen = Vec::new();
+        let mut next = Some("/files?limit=3".to_owned());
+        let mut pages = 0;
+        while let Some(url) = next {
+            let page: Value = script.get(&url).await.json().await.unwrap();
+            seen.extend(page["files"].as_array().unwrap().iter().map(|f| f["original_filename"].as_str().unwrap().to_owned()));
+            next = page["next"].as_str().map(str::to_owned);
+            pages += 1;
+            // A new upload between pages must not shift what follows.
+            script.upload(&csrf, &[(&format!("late{pages}.txt"), b"late")]).await;
+        }
+        assert_eq!(seen, ["f6.txt", "f5.txt", "f4.txt", "f3.txt", "f2.txt", "f1.txt", "f0.txt"]);
+        assert_eq!(pages, 3);
+        assert_eq!(script.get("/files?before=abc").await.status(), StatusCode::BAD_REQUEST);
+    }
+
+    async fn downloads_answer_head_range_and_etag(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("yves").await;
+        let stored: Value = script.upload(&csrf, &[("naïve \"notes\".txt", b"0123456789")]).await.json().await.unwrap();
+        let url = stored["files"][0]["links"]["content"].as_str().unwrap().to_owned();
+        let etag = format!("\"{}\"", sha256(b"0123456789"));
+
+        let full = script.get(&url).await;
+        assert_eq!(full.headers()["etag"], etag.as_str());
+        assert_eq!(full.headers()["content-disposition"], "attachment; filename=\"na_ve _notes_.txt\"; filename*=UTF-8''na%C3%AFve%20%22notes%22.txt");
+        assert_eq!(full.headers()["x-content-type-options"], "nosniff");
+        assert!(full.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+
+        let head = script.http.head(script.url(&url)).send().await.unwrap();
+        assert_eq!(head.status(), StatusCode::OK);
+        assert_eq!(head.headers()["content-length"], "10");
+        assert!(head.bytes().await.unwrap().is_empty());
+
+        let range = script.http.get(script.url(&url)).header("range", "bytes=2-4").send().await.unwrap();
+        assert_eq!(range.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(range.headers()["content-range"], "bytes 2-4/10");
+        assert_eq!(range.bytes().await.unwrap(), "234");
+
+        let cached = script.http.get(script.url(&url)).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
+        let unsatisfiable = script.http.get(script.url(&url)).header("range", "bytes=50-60").send().await.unwrap();
+        assert_eq!(unsatisfiable.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    }
+
+    async fn a_quota_refuses_the_whole_request_that_exceeds_it(db) {
+        let app = db.spawn_with(&[("USER_QUOTA_BYTES", "1000")]).await;
+        let (script, csrf) = app.signed_in_script("zoe").await;
+        assert_eq!(script.upload(&csrf, &[("a.txt", &[b'a'; 600])]).await.status(), StatusCode::CREATED);
+        let over = script.upload(&csrf, &[("b.txt", &[b'b'; 300]), ("c.txt", &[b'c'; 300])]).await;
+        assert_eq!(over.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(over.json::<Value>().await.unwrap()["error"]["code"], "quota_exceeded");
+        assert_eq!(db.count("files").await, 1);
+        assert!(app.stored_files("staging").is_empty());
+    }
+
+    async fn hostile_file_names_are_stored_harmlessly(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("ada").await;
+        let long = format!("{}.txt", "n".repeat(300));
+        for (sent, kept) in [
+            ("../../etc/passwd.txt", "passwd.txt"),
+            ("C:\\Windows\\CON.txt", "CON.txt"),
+            ("tab\tname.txt", "tabname.txt"),
+            ("right\u{202E}txt.exe.txt", "righttxt.exe.txt"),
+        ] {
+            let response = script.upload(&csrf, &[(sent, b"x")]).await;
+            assert_eq!(response.status(), StatusCode::CREATED, "{sent:?}");
+            let body: Value = response.json().await.unwrap();
+            assert_eq!(body["files"][0]["original_filename"], kept);
+        }
+        // NUL and most control characters cannot even travel in a part header:
+        // refused as malformed, never a server error.
+        for sent in ["nul\u{0}byte.txt", "bell\u{7}.txt"] {
+            let status = script.upload(&csrf, &[(sent, b"x")]).await.status();
+            assert!(matches!(status, StatusCode::BAD_REQUEST | StatusCode::CREATED), "{sent:?}: {status}");
+        }
+        let response = script.upload(&csrf, &[(&long, b"x")]).await;
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["files"][0]["original_filename"].as_str().unwrap().chars().count(), 200);
+        for path in app.stored_files("objects") {
+            assert!(path.starts_with(app.uploads().join("objects")), "{path:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let app = db.spawn().await;
+    let (cookie, csrf) = session_by_hand(&app, "bea").await;
+
+    // Speak HTTP by hand so that the body can stop halfway.
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    let part =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"half.txt\"\r\n\r\n";
+    let request = format!(
+        "POST /upload HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nX-CSRF-Token: {csrf}\r\nCookie: {cookie}\r\n\
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 10000000\r\n\r\n{part}",
+        app.address
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b'h'; 300_000]).await.unwrap();
+    stream.flush().await.unwrap();
+    // Let the server stage what it got, then vanish.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(
+        !app.stored_files("staging").is_empty(),
+        "the upload was under way"
+    );
+    drop(stream);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert!(
+        app.stored_files("staging").is_empty(),
+        "{:?}",
+        app.stored_files("staging")
+    );
+    assert!(app.stored_files("objects").is_empty());
+    assert_eq!(db.count("files").await, 0);
+}
+
+/// Registers and signs in without a cookie jar; returns the `Cookie` header
+/// value of the session and its CSRF token.
+async fn session_by_hand(app: &crate::helpers::TestApp, name: &str) -> (String, String) {
+    let http = reqwest::Client::new();
+    let json = |r: reqwest::RequestBuilder| r.header("accept", "application/json");
+    let first = |response: &reqwest::Response| {
+        let value = response
+            .headers()
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap();
+        value.split(';').next().unwrap().to_owned()
+    };
+    let page = json(http.get(app.url("/auth/login"))).send().await.unwrap();
+    let presession = first(&page);
+    let csrf = page.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let account = serde_json::json!({"username": name, "email": format!("{name}@example.com"), "password": "long enough"});
+    let post = |path: &str, body: &Value| {
+        json(http.post(app.url(path)))
+            .header("cookie", &presession)
+            .header("x-csrf-token", &csrf)
+            .json(body)
+            .send()
+    };
+    assert_eq!(
+        post("/auth/register", &account).await.unwrap().status(),
+        StatusCode::CREATED
+    );
+    let signed_in = post("/auth/login", &account).await.unwrap();
+    let cookie = first(&signed_in);
+    let token = signed_in.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (cookie, token)
+}
