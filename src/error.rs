@@ -22,6 +22,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("Incorrect username or password.")]
     InvalidCredentials,
+    #[error("The API token is not valid; it may have been revoked.")]
+    InvalidToken,
+    #[error("{0}")]
+    Forbidden(&'static str),
     #[error("{0}")]
     Csrf(&'static str),
     #[error("Not found.")]
@@ -55,8 +59,10 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthenticated | AppError::InvalidCredentials => StatusCode::UNAUTHORIZED,
-            AppError::Csrf(_) => StatusCode::FORBIDDEN,
+            AppError::Unauthenticated | AppError::InvalidCredentials | AppError::InvalidToken => {
+                StatusCode::UNAUTHORIZED
+            }
+            AppError::Csrf(_) | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
@@ -76,6 +82,8 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Unauthenticated => "unauthenticated",
             AppError::InvalidCredentials => "invalid_credentials",
+            AppError::InvalidToken => "invalid_token",
+            AppError::Forbidden(_) => "forbidden",
             AppError::Csrf(_) => "csrf_failed",
             AppError::NotFound => "not_found",
             AppError::MethodNotAllowed => "method_not_allowed",
@@ -161,10 +169,17 @@ impl IntoResponse for AppError {
             _ => {}
         }
         let mut response = self.info().json_response();
-        if let AppError::RateLimited { retry_after } = self {
-            response
-                .headers_mut()
-                .insert(axum::http::header::RETRY_AFTER, retry_after.into());
+        let headers = response.headers_mut();
+        match self {
+            AppError::RateLimited { retry_after } => {
+                headers.insert(axum::http::header::RETRY_AFTER, retry_after.into());
+            }
+            AppError::InvalidToken => {
+                let challenge =
+                    axum::http::HeaderValue::from_static("Bearer error=\"invalid_token\"");
+                headers.insert(axum::http::header::WWW_AUTHENTICATE, challenge);
+            }
+            _ => {}
         }
         response
     }

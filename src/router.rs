@@ -4,14 +4,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::AppError;
-use crate::handlers::{auth, files, health, home, not_found};
+use crate::handlers::{auth, files, health, home, not_found, settings};
 use crate::state::AppState;
 use crate::web::{assets, headers, negotiate, visitor};
 
@@ -35,6 +35,9 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{id}", get(files::show::show).delete(files::delete::delete))
         .route("/files/{id}/download", get(files::download::download))
         .route("/files/{id}/delete", post(files::delete::delete))
+        .route("/settings/tokens", get(settings::tokens::index).post(settings::tokens::create))
+        .route("/settings/tokens/{id}", delete(settings::tokens::revoke))
+        .route("/settings/tokens/{id}/revoke", post(settings::tokens::revoke))
         .route("/static/style.css", get(assets::stylesheet))
         .route("/static/upload.js", get(assets::upload_script))
         .route("/healthz", get(health::live))

@@ -7,4 +7,4 @@ pub mod password;
 pub mod tokens;
 
 pub use password::{PasswordHasher, Verdict};
-pub use tokens::{Keys, SessionToken};
+pub use tokens::{ApiTokenSecret, Keys, SessionToken};

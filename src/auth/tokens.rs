@@ -10,7 +10,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::config::SecretKey;
@@ -51,6 +51,39 @@ impl SessionToken {
 
     pub fn expose(&self) -> &str {
         self.0.expose()
+    }
+}
+
+/// A personal API token: `sst_` and 256 random bits. Only its SHA-256 is
+/// stored; a plain hash suffices for a value this random, and it keeps the
+/// tokens valid when `SECRET_KEY` is rotated.
+pub struct ApiTokenSecret(Secret<String>);
+
+const API_TOKEN_PREFIX: &str = "sst_";
+
+impl ApiTokenSecret {
+    pub fn generate() -> Self {
+        let bytes: [u8; 32] = rand::random();
+        ApiTokenSecret(Secret::new(format!(
+            "{API_TOKEN_PREFIX}{}",
+            URL_SAFE_NO_PAD.encode(bytes)
+        )))
+    }
+
+    /// Shown to its owner exactly once.
+    pub fn expose(&self) -> &str {
+        self.0.expose()
+    }
+
+    pub fn hash(&self) -> String {
+        hex::encode(sha2::Sha256::digest(self.0.expose().as_bytes()))
+    }
+
+    /// The stored hash of a presented token, if it is shaped like one of ours.
+    pub fn hash_presented(raw: &str) -> Option<String> {
+        let body = raw.strip_prefix(API_TOKEN_PREFIX)?;
+        let decoded = URL_SAFE_NO_PAD.decode(body).ok()?;
+        (decoded.len() == 32).then(|| hex::encode(sha2::Sha256::digest(raw.as_bytes())))
     }
 }
 
@@ -126,6 +159,19 @@ mod tests {
         assert_eq!(SessionToken::parse(a.expose()), Some(a));
         assert_eq!(SessionToken::parse("short"), None);
         assert_eq!(SessionToken::parse(&"!".repeat(43)), None);
+    }
+
+    #[test]
+    fn api_tokens_are_recognised_by_their_hash_only() {
+        let token = ApiTokenSecret::generate();
+        assert!(token.expose().starts_with("sst_"));
+        assert_eq!(
+            ApiTokenSecret::hash_presented(token.expose()),
+            Some(token.hash())
+        );
+        assert_eq!(ApiTokenSecret::hash_presented("sst_short"), None);
+        assert_eq!(ApiTokenSecret::hash_presented(&token.expose()[4..]), None);
+        assert_ne!(ApiTokenSecret::generate().hash(), token.hash());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Persistence: the connection pool, migrations, and one module of queries
 //! per table. Handlers call these functions; SQL lives nowhere else.
 
+pub mod api_tokens;
 pub mod blobs;
 pub mod entities;
 pub mod files;

@@ -153,3 +153,23 @@ pub struct ErrorPage {
     pub status: u16,
     pub message: String,
 }
+
+/// A personal API token as the settings page lists it (never the token itself).
+#[derive(Clone, Debug)]
+pub struct TokenView {
+    pub id: i32,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "tokens.html")]
+pub struct TokensPage {
+    pub layout: Layout,
+    pub tokens: Vec<TokenView>,
+    /// A token just created: shown this once.
+    pub created: Option<String>,
+    /// Why the last creation was refused.
+    pub error: Option<String>,
+}

@@ -15,9 +15,9 @@ use axum::response::{IntoResponse, Response};
 
 use super::cookies::{self, Name};
 use super::pages::{Flash, Layout};
-use crate::auth::SessionToken;
 use crate::auth::csrf::{cross_site_refusal, is_safe};
 use crate::auth::tokens::CsrfBinding;
+use crate::auth::{ApiTokenSecret, SessionToken};
 use crate::db;
 use crate::error::AppError;
 use crate::state::AppState;
@@ -35,6 +35,8 @@ pub struct CurrentUser {
     pub id: i32,
     pub username: String,
     pub email: String,
+    /// The personal API token the request authenticated with, if not a session.
+    pub api_token: Option<i32>,
 }
 
 /// Who is making the request, and what their pages need.
@@ -135,6 +137,11 @@ async fn prepare(
     secure: bool,
     pending: &mut Pending,
 ) -> Result<(Request, Visitor), Refusal> {
+    if request.headers().contains_key(header::AUTHORIZATION) {
+        return bearer(state, request, secure)
+            .await
+            .map_err(|error| (error, None));
+    }
     let jar = cookies::incoming(request.headers());
     let now = unix_now();
     let idle_cutoff = now.saturating_sub(secs(state.config.session_idle_timeout));
@@ -157,6 +164,7 @@ async fn prepare(
                     id: account.id,
                     username: account.username,
                     email: account.email,
+                    api_token: None,
                 });
                 session = Some((token, id));
             }
@@ -236,6 +244,51 @@ async fn prepare(
         }
     };
     let mut request = request;
+    request.extensions_mut().insert(visitor.clone());
+    Ok((request, visitor))
+}
+
+/// A request that authenticates with `Authorization: Bearer <personal API
+/// token>`. Browsers never attach such a header on their own, so these
+/// requests need no CSRF token; cookies are ignored for them.
+async fn bearer(
+    state: &AppState,
+    mut request: Request,
+    secure: bool,
+) -> Result<(Request, Visitor), AppError> {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .and_then(|(_, token)| ApiTokenSecret::hash_presented(token.trim()));
+    let Some(hash) = presented else {
+        return Err(AppError::InvalidToken);
+    };
+    let (token, account) = db::api_tokens::find_by_hash(&state.db, &hash)
+        .await?
+        .ok_or(AppError::InvalidToken)?;
+    let now = unix_now();
+    if token
+        .last_used_at
+        .is_none_or(|last| now - last >= TOUCH_INTERVAL)
+    {
+        db::api_tokens::touch(&state.db, token.id, now).await?;
+    }
+    let visitor = Visitor {
+        user: Some(CurrentUser {
+            id: account.id,
+            username: account.username,
+            email: account.email,
+            api_token: Some(token.id),
+        }),
+        session_id: None,
+        csrf_token: String::new(),
+        secure,
+        flashes: Vec::new(),
+        path: request.uri().path().to_owned(),
+    };
     request.extensions_mut().insert(visitor.clone());
     Ok((request, visitor))
 }

@@ -8,4 +8,5 @@ mod files;
 mod headers;
 mod sessions;
 mod startup;
+mod tokens;
 mod validation;

@@ -8,6 +8,7 @@ mod m20261130_000001_users;
 mod m20261130_000002_sessions;
 mod m20261130_000003_rate_limits;
 mod m20261130_000004_files;
+mod m20261130_000005_api_tokens;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_sessions::Migration),
             Box::new(m20261130_000003_rate_limits::Migration),
             Box::new(m20261130_000004_files::Migration),
+            Box::new(m20261130_000005_api_tokens::Migration),
         ]
     }
 }

@@ -147,6 +147,7 @@ pub async fn submit(
         id: account.id,
         username: account.username,
         email: account.email,
+        api_token: None,
     };
     let mut response = match format {
         Format::Json => (

@@ -1,0 +1,3 @@
+//! `/settings/*`: the signed-in user's own settings.
+
+pub mod tokens;

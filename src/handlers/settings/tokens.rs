@@ -1,0 +1,170 @@
+//! `/settings/tokens`: create, list and revoke personal API tokens.
+//!
+//! Managing tokens needs a browser session: a token cannot mint or revoke tokens.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::DateTime;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::ApiTokenSecret;
+use crate::db;
+use crate::db::api_tokens::ApiToken;
+use crate::domain::FieldError;
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::pages::{FlashKind, TokenView, TokensPage};
+use crate::web::visitor::unix_now;
+use crate::web::{CurrentUser, Format, Input, Visitor};
+
+fn session_only(user: &CurrentUser) -> Result<(), AppError> {
+    match user.api_token {
+        Some(_) => Err(AppError::Forbidden(
+            "API tokens are managed from a signed-in session, not with a token.",
+        )),
+        None => Ok(()),
+    }
+}
+
+pub async fn index(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    visitor: Visitor,
+    format: Format,
+) -> Result<Response, AppError> {
+    session_only(&user)?;
+    let tokens = db::api_tokens::list(&state.db, user.id).await?;
+    Ok(match format {
+        Format::Json => {
+            Json(json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() }))
+                .into_response()
+        }
+        Format::Html => page(&state, &visitor, tokens, None, None).into_response(),
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewToken {
+    name: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    visitor: Visitor,
+    format: Format,
+    Input(form): Input<NewToken>,
+) -> Result<Response, AppError> {
+    session_only(&user)?;
+    let name = form.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        let error = FieldError::new("name", "Give the token a name of 1 to 100 characters.");
+        return match format {
+            Format::Json => Err(error.into()),
+            Format::Html => {
+                let tokens = db::api_tokens::list(&state.db, user.id).await?;
+                let mut response =
+                    page(&state, &visitor, tokens, None, Some(error.message)).into_response();
+                *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                Ok(response)
+            }
+        };
+    }
+    let secret = ApiTokenSecret::generate();
+    let token = db::api_tokens::create(&state.db, user.id, name, secret.hash(), unix_now()).await?;
+    tracing::info!(user_id = user.id, token_id = token.id, "API token created");
+    let mut response = match format {
+        Format::Json => {
+            let mut body = token_json(&token);
+            body["token"] = json!(secret.expose());
+            Json(body).into_response()
+        }
+        Format::Html => {
+            let tokens = db::api_tokens::list(&state.db, user.id).await?;
+            page(
+                &state,
+                &visitor,
+                tokens,
+                Some(secret.expose().to_owned()),
+                None,
+            )
+            .into_response()
+        }
+    };
+    *response.status_mut() = StatusCode::CREATED;
+    Ok(response)
+}
+
+/// `POST /settings/tokens/{id}/revoke` and `DELETE /settings/tokens/{id}`.
+pub async fn revoke(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    visitor: Visitor,
+    format: Format,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    session_only(&user)?;
+    let id = id.parse::<i32>().map_err(|_| AppError::NotFound)?;
+    if !db::api_tokens::delete(&state.db, user.id, id).await? {
+        return Err(AppError::NotFound);
+    }
+    tracing::info!(user_id = user.id, token_id = id, "API token revoked");
+    Ok(match format {
+        Format::Json => StatusCode::NO_CONTENT.into_response(),
+        Format::Html => crate::handlers::auth::redirect_with_flash(
+            &state,
+            visitor.secure,
+            "/settings/tokens",
+            FlashKind::Success,
+            "The token was revoked.",
+        ),
+    })
+}
+
+fn page(
+    state: &AppState,
+    visitor: &Visitor,
+    tokens: Vec<ApiToken>,
+    created: Option<String>,
+    error: Option<String>,
+) -> TokensPage {
+    TokensPage {
+        layout: visitor.layout(state, "API tokens"),
+        tokens: tokens
+            .iter()
+            .map(|token| TokenView {
+                id: token.id,
+                name: token.name.clone(),
+                created_at: display_time(token.created_at),
+                last_used_at: token.last_used_at.map(display_time),
+            })
+            .collect(),
+        created,
+        error,
+    }
+}
+
+fn token_json(token: &ApiToken) -> Value {
+    json!({
+        "id": token.id,
+        "name": token.name,
+        "created_at": rfc3339(token.created_at),
+        "last_used_at": token.last_used_at.map(rfc3339),
+    })
+}
+
+fn display_time(unix: i64) -> String {
+    DateTime::from_timestamp(unix, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
+fn rfc3339(unix: i64) -> String {
+    DateTime::from_timestamp(unix, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
