@@ -9,7 +9,7 @@ use axum::response::Response;
 use crate::state::AppState;
 
 /// No inline scripts or styles anywhere: everything is served from this origin.
-const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const FIXED: [(&str, &str); 6] = [

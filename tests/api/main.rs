@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod browser;
 mod csrf;
 mod files;
 mod headers;

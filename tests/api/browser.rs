@@ -1,0 +1,65 @@
+//! The upload page with JavaScript on, in headless Chromium (driven by
+//! `tests/browser/upload.js` through playwright-core).
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::helpers::{Backend, Database};
+
+fn browser_tools() -> Option<&'static str> {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/browser");
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let node = std::process::Command::new("node")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    let ready = node
+        && Path::new(&chromium).exists()
+        && Path::new(dir).join("node_modules/playwright-core").exists();
+    ready.then_some(dir)
+}
+
+#[tokio::test]
+async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browser() {
+    let Some(dir) = browser_tools() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs node, chromium and `npm ci --prefix tests/browser`"
+        );
+        eprintln!("skipped: node, chromium or tests/browser/node_modules is missing");
+        return;
+    };
+    let db = Database::create(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let app = db.spawn().await;
+    app.browser()
+        .register("gwen", "gwen@example.com", "long enough")
+        .await;
+    let work = tempfile::tempdir().unwrap();
+    let run = tokio::process::Command::new("node")
+        .current_dir(dir)
+        .arg("upload.js")
+        .arg(app.url(""))
+        .args(["gwen", "long enough"])
+        .arg(work.path())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser run finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("browser upload checks passed"), "{stdout}");
+    assert_eq!(
+        db.count("files").await,
+        2,
+        "only the finished upload was stored"
+    );
+    assert!(
+        app.stored_files("staging").is_empty(),
+        "the cancelled upload left nothing"
+    );
+}
