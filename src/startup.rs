@@ -57,11 +57,13 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let sweeper = tokio::spawn(sweep(self.state.clone()));
+        let orphans = tokio::spawn(collect_orphans(self.state.clone()));
         let router = crate::router::router(self.state);
         let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();
+        orphans.abort();
         served.context("serving failed")
     }
 }
@@ -84,6 +86,22 @@ async fn sweep(state: AppState) {
             crate::db::rate_limits::delete_stale(&state.db, now - 24 * 60 * 60).await
         {
             tracing::warn!(%error, "could not delete stale rate-limit counters");
+        }
+    }
+}
+
+/// Looks for stored contents that no file accounts for (left by a crash)
+/// every six hours; walking the whole store is too slow to do more often.
+async fn collect_orphans(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(6 * 60 * 60));
+    loop {
+        interval.tick().await;
+        match crate::vault::collect_orphans(&state.db, &state.storage, Duration::from_secs(60 * 60))
+            .await
+        {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "removed contents left by interrupted uploads"),
+            Err(error) => tracing::warn!(%error, "could not look for orphaned contents"),
         }
     }
 }

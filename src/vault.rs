@@ -10,6 +10,9 @@
 //!   that deletes the `blobs` row only if nothing uses it any more and unlinks
 //!   while holding it. A crash in between leaves an unused row that
 //!   [`collect_garbage`] finishes later.
+//! - A crash between placing content and committing its rows leaves an
+//!   object no row accounts for; [`collect_orphans`] removes it, again under
+//!   the row lock, so it can never race an upload that is committing it.
 
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 
@@ -143,4 +146,31 @@ pub async fn collect_garbage(
         remove_if_unused(db, storage, hash).await?;
     }
     Ok(unused.len())
+}
+
+/// Removes objects older than `min_age` that no file uses: content placed by
+/// a process that died before its transaction committed. Walks the store one
+/// folder at a time; returns how many objects were removed.
+pub async fn collect_orphans(
+    db: &DatabaseConnection,
+    storage: &Storage,
+    min_age: std::time::Duration,
+) -> Result<usize, VaultError> {
+    let mut removed = 0;
+    for folder in 0..=u8::MAX {
+        for hash in storage.old_objects_in(folder, min_age).await? {
+            let txn = db.begin().await?;
+            // Claiming creates an unused row if none exists and waits for any
+            // upload that holds the row; only then is "unused" the truth.
+            db::blobs::claim(&txn, &hash, 0).await?;
+            let unused = db::blobs::delete_if_unused(&txn, &hash).await?;
+            if unused && let Err(error) = storage.remove(&hash).await {
+                let _ = txn.rollback().await;
+                return Err(error.into());
+            }
+            txn.commit().await?;
+            removed += usize::from(unused);
+        }
+    }
+    Ok(removed)
 }

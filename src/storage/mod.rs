@@ -96,6 +96,35 @@ impl Storage {
         }
     }
 
+    /// Objects in one of the 256 `objects/xx` folders last modified before
+    /// `min_age` ago. Callers go folder by folder, so memory stays bounded.
+    pub async fn old_objects_in(
+        &self,
+        folder: u8,
+        min_age: Duration,
+    ) -> io::Result<Vec<ContentHash>> {
+        let dir = self.root.join("objects").join(format!("{folder:02x}"));
+        let mut entries = match tokio::fs::read_dir(&dir).await {
+            Ok(entries) => entries,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(error) => return Err(error),
+        };
+        let cutoff = SystemTime::now() - min_age;
+        let mut found = Vec::new();
+        while let Some(entry) = entries.next_entry().await? {
+            let old = entry.metadata().await?.modified()? <= cutoff;
+            if let Some(hash) = entry
+                .file_name()
+                .to_str()
+                .and_then(ContentHash::parse)
+                .filter(|_| old)
+            {
+                found.push(hash);
+            }
+        }
+        Ok(found)
+    }
+
     /// Deletes staged files untouched for `idle`: uploads whose process died.
     /// A live upload writes continuously, so its file is never that old.
     pub async fn sweep_staging(&self, idle: Duration) -> io::Result<usize> {
@@ -219,6 +248,34 @@ mod tests {
             staging_is_empty(dir.path()),
             "the duplicate staged copy is gone"
         );
+    }
+
+    #[tokio::test]
+    async fn staged_files_of_dead_processes_are_swept_but_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).await.unwrap();
+        let mut live = storage.stage().await.unwrap();
+        live.write(b"in progress").await.unwrap();
+        let dead = dir.path().join("staging/dead.part");
+        std::fs::write(&dead, b"left by a crash").unwrap();
+        let day_ago = SystemTime::now() - Duration::from_secs(24 * 3600);
+        std::fs::File::options()
+            .write(true)
+            .open(&dead)
+            .unwrap()
+            .set_modified(day_ago)
+            .unwrap();
+
+        assert_eq!(
+            storage
+                .sweep_staging(Duration::from_secs(3600))
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(!dead.exists());
+        live.write(b" still").await.unwrap();
+        assert!(live.finish().await.is_ok(), "the live upload is untouched");
     }
 
     #[tokio::test]

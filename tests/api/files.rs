@@ -330,3 +330,28 @@ async fn session_by_hand(app: &crate::helpers::TestApp, name: &str) -> (String, 
         .to_owned();
     (cookie, token)
 }
+
+on_every_database! {
+    async fn content_left_by_a_crash_is_collected_but_content_in_use_is_kept(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("ivan").await;
+        assert_eq!(script.upload(&csrf, &[("kept.pdf", PDF)]).await.status(), StatusCode::CREATED);
+        // What a process killed between placing content and committing its rows leaves.
+        let orphan = b"placed, never committed";
+        let hash = sha256(orphan);
+        let path = app.uploads().join("objects").join(&hash[..2]).join(&hash);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, orphan).unwrap();
+
+        let conn = db.connect().await;
+        let storage = securestamp::storage::Storage::open(&app.uploads()).await.unwrap();
+        let removed = securestamp::vault::collect_orphans(&conn, &storage, std::time::Duration::ZERO).await.unwrap();
+        assert_eq!(removed, 1);
+        assert!(!path.exists());
+        assert_eq!(app.stored_files("objects").len(), 1, "the file in use keeps its content");
+        let listed: Value = script.get("/files").await.json().await.unwrap();
+        let url = listed["files"][0]["links"]["content"].as_str().unwrap().to_owned();
+        assert_eq!(script.get(&url).await.bytes().await.unwrap(), PDF);
+        assert_eq!(db.count("blobs").await, 1);
+    }
+}
