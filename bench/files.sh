@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Upload and listing throughput of the release binary, next to the machine's
+# own limits measured in the same run. Usage: bench/files.sh [SIZE_MIB]
+# Needs: curl, openssl, wrk (apt-get install wrk), python3. Writes a summary to stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+size_mib=${1:-1024}
+port=5077
+base="http://127.0.0.1:$port"
+work=$(mktemp -d)
+trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
+
+cargo build --release -j2 -q
+binary=target/release/securestamp
+
+mib_per_s() { python3 -c "print(f'{$1 / 1048576 / $2:.0f}')"; }
+seconds() { python3 -c "import time; print(time.perf_counter())"; }
+
+echo "# SecureStamp files benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores)"
+head -c $((size_mib * 1048576)) /dev/urandom > "$work/big.zip"
+bytes=$(stat -c %s "$work/big.zip")
+sync
+
+# The machine's limits: SHA-256 (OpenSSL uses SHA-NI where present) and a copy to the same disk with fsync.
+start=$(seconds); openssl dgst -sha256 "$work/big.zip" >/dev/null; end=$(seconds)
+sha_rate=$(mib_per_s "$bytes" "$(python3 -c "print($end - $start)")")
+start=$(seconds); dd if="$work/big.zip" of="$work/copy.bin" bs=1M conv=fsync status=none; end=$(seconds)
+copy_rate=$(mib_per_s "$bytes" "$(python3 -c "print($end - $start)")")
+rm -f "$work/copy.bin"
+
+mkdir -p "$work/server"
+(cd "$work/server" && SECRET_KEY=benchmark-secret-key-benchmark-secret-key BIND=127.0.0.1:$port \
+  MAX_CONTENT_LENGTH=20GiB RUST_LOG=warn "$OLDPWD/$binary" serve) &
+server=$!
+for _ in $(seq 1 100); do curl -sf "$base/healthz" >/dev/null && break; sleep 0.1; done
+
+# An account and an API token, through the JSON API.
+jar="$work/jar"
+csrf=$(curl -s -c "$jar" -b "$jar" -H 'Accept: application/json' "$base/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
+curl -s -c "$jar" -b "$jar" -H 'Accept: application/json' -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+  -d '{"username":"bench","email":"bench@example.com","password":"benchmark password"}' "$base/auth/register" >/dev/null
+csrf=$(curl -s -c "$jar" -b "$jar" -H 'Accept: application/json' -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+  -d '{"username":"bench","password":"benchmark password"}' "$base/auth/login" | python3 -c 'import json,sys; print(json.load(sys.stdin)["csrf_token"])')
+token=$(curl -s -c "$jar" -b "$jar" -H 'Accept: application/json' -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' \
+  -d '{"name":"bench"}' "$base/settings/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+auth="Authorization: Bearer $token"
+
+rss_before=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
+upload_time=$(curl -s -o /dev/null -w '%{time_total}' -H "$auth" -H 'Accept: application/json' -F "files=@$work/big.zip" "$base/upload")
+rss_peak=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
+upload_rate=$(mib_per_s "$bytes" "$upload_time")
+
+# 1,000 files of 4 KiB in one request.
+mkdir -p "$work/small"
+python3 - "$work/small" <<'PY'
+import os, sys
+for i in range(1000):
+    with open(os.path.join(sys.argv[1], f"f{i:04}.txt"), "wb") as f:
+        f.write(os.urandom(2048).hex().encode())
+PY
+args=()
+for f in "$work"/small/*.txt; do args+=(-F "files=@$f"); done
+small_time=$(curl -s -o /dev/null -w '%{time_total}' -H "$auth" -H 'Accept: application/json' "${args[@]}" "$base/upload")
+small_rate=$(python3 -c "print(f'{1000 / $small_time:.0f}')")
+
+# Up to 10,000 files in all, then the listing under load: page 1 and page 500.
+for _ in $(seq 1 9); do curl -s -o /dev/null -H "$auth" -H 'Accept: application/json' "${args[@]}" "$base/upload"; done
+top=$(curl -s -H "$auth" -H 'Accept: application/json' "$base/files?limit=1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["files"][0]["id"])')
+deep=$((top - 499 * 20 + 1))
+load() { wrk -t2 -c16 -d10s --latency -H "$auth" -H 'Accept: application/json' "$1" | awk '/Requests\/sec/ {r=$2} / 99%/ {p=$2} END {print r, p}'; }
+read -r page1_rate page1_p99 < <(load "$base/files?limit=20")
+read -r page500_rate page500_p99 < <(load "$base/files?limit=20&before=$deep")
+
+limit=$(( sha_rate < copy_rate ? sha_rate : copy_rate ))
+cat <<REPORT
+
+| measure | result | target |
+|---|---|---|
+| SHA-256 of the file (openssl dgst) | ${sha_rate} MiB/s | machine limit |
+| copy to the same disk with fsync (dd) | ${copy_rate} MiB/s | machine limit |
+| upload of ${size_mib} MiB over loopback | ${upload_rate} MiB/s ($(python3 -c "print(f'{100 * $upload_rate / $limit:.0f}')") % of the smaller limit) | ≥ 70 % |
+| server peak RSS (VmHWM) | $((rss_peak / 1024)) MiB (before the upload: $((rss_before / 1024)) MiB) | < 64 MiB |
+| 1,000 files of 4 KiB in one request | ${small_rate} files/s | |
+| GET /files page 1 (10,000 files, 20 a page) | ${page1_rate} req/s, p99 ${page1_p99} | |
+| GET /files page 500 | ${page500_rate} req/s, p99 ${page500_p99} | within 10 % of page 1 |
+REPORT
