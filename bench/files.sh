@@ -22,11 +22,19 @@ head -c $((size_mib * 1048576)) /dev/urandom > "$work/big.zip"
 bytes=$(stat -c %s "$work/big.zip")
 sync
 
-# The machine's limits: SHA-256 (OpenSSL uses SHA-NI where present) and a copy to the same disk with fsync.
-start=$(seconds); openssl dgst -sha256 "$work/big.zip" >/dev/null; end=$(seconds)
-sha_rate=$(mib_per_s "$bytes" "$(python3 -c "print($end - $start)")")
-start=$(seconds); dd if="$work/big.zip" of="$work/copy.bin" bs=1M conv=fsync status=none; end=$(seconds)
-copy_rate=$(mib_per_s "$bytes" "$(python3 -c "print($end - $start)")")
+# The machine's limits, best of two: SHA-256 (OpenSSL uses SHA-NI where
+# present) and a copy to the same disk with fsync.
+best_rate() { # command...
+  local best=0 start end rate
+  for _ in 1 2; do
+    start=$(seconds); "$@"; end=$(seconds)
+    rate=$(mib_per_s "$bytes" "$(python3 -c "print($end - $start)")")
+    [ "$rate" -gt "$best" ] && best=$rate
+  done
+  echo "$best"
+}
+sha_rate=$(best_rate sh -c "openssl dgst -sha256 '$work/big.zip' >/dev/null")
+copy_rate=$(best_rate dd if="$work/big.zip" of="$work/copy.bin" bs=1M conv=fsync status=none)
 rm -f "$work/copy.bin"
 
 mkdir -p "$work/server"
@@ -46,7 +54,9 @@ token=$(curl -s -c "$jar" -b "$jar" -H 'Accept: application/json' -H "X-CSRF-Tok
   -d '{"name":"bench"}' "$base/settings/tokens" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
 auth="Authorization: Bearer $token"
 
-rss_before=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
+# Signing up hashed a password (19 MiB of Argon2 memory); start the peak afresh.
+rss_before=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
+echo 5 > /proc/$server/clear_refs
 upload_time=$(curl -s -o /dev/null -w '%{time_total}' -H "$auth" -H 'Accept: application/json' -F "files=@$work/big.zip" "$base/upload")
 rss_peak=$(awk '/VmHWM/ {print $2}' /proc/$server/status)
 upload_rate=$(mib_per_s "$bytes" "$upload_time")
