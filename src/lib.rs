@@ -10,6 +10,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod handlers;
+pub mod keys;
+pub mod proofs;
 pub mod rate_limit;
 pub mod router;
 pub mod secret;

@@ -11,7 +11,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::AppError;
-use crate::handlers::{auth, files, health, home, not_found, settings};
+use crate::handlers::{auth, files, health, home, not_found, proofs, settings};
 use crate::state::AppState;
 use crate::web::{assets, headers, negotiate, visitor};
 
@@ -38,6 +38,11 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/tokens", get(settings::tokens::index).post(settings::tokens::create))
         .route("/settings/tokens/{id}", delete(settings::tokens::revoke))
         .route("/settings/tokens/{id}/revoke", post(settings::tokens::revoke))
+        .route(
+            "/tsa",
+            post(proofs::tsa::stamp).layer(DefaultBodyLimit::max(proofs::tsa::BODY_LIMIT)),
+        )
+        .route("/keys/tsa-chain.pem", get(proofs::keys::tsa_chain))
         .route("/static/style.css", get(assets::stylesheet))
         .route("/static/upload.js", get(assets::upload_script))
         .route("/healthz", get(health::live))

@@ -35,8 +35,17 @@ impl Application {
                 format!("cannot prepare {}: {e}", config.upload_folder.display()),
             )
         })?;
+        let data_dir = config.data_dir.clone();
+        let policy = config.tsa_policy;
+        let tsa = tokio::task::spawn_blocking(move || crate::keys::tsa(&data_dir, policy))
+            .await
+            .context("key loading panicked")?
+            .map_err(|m| ConfigError::new("DATA_DIR", m))?;
         let state = AppState {
             storage,
+            tsa: Arc::new(tsa.authority),
+            tsa_chain: tsa.chain_pem.into(),
+            tsa_limiter: Arc::new(crate::state::tsa_limiter(config.tsa_rate)),
             keys: Arc::new(Keys::new(&config.secret_key)),
             passwords: PasswordHasher::new().await,
             config: Arc::new(config),
@@ -58,8 +67,10 @@ impl Application {
     ) -> anyhow::Result<()> {
         let sweeper = tokio::spawn(sweep(self.state.clone()));
         let orphans = tokio::spawn(collect_orphans(self.state.clone()));
-        let router = crate::router::router(self.state);
-        let served = axum::serve(self.listener, router)
+        // The peer address feeds per-client budgets such as `POST /tsa`'s.
+        let service =
+            crate::router::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
+        let served = axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await;
         sweeper.abort();

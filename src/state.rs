@@ -1,11 +1,15 @@
 //! [`AppState`]: what every handler can reach, built once at start.
 
+use std::net::IpAddr;
 use std::sync::Arc;
+
+use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
 use sea_orm::DatabaseConnection;
 
 use crate::auth::{Keys, PasswordHasher};
 use crate::config::Config;
+use crate::proofs::tsa::Authority;
 use crate::storage::Storage;
 
 /// Cheap to clone: everything inside is shared.
@@ -16,4 +20,17 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub passwords: PasswordHasher,
     pub storage: Storage,
+    /// The RFC 3161 time-stamp authority.
+    pub tsa: Arc<Authority>,
+    /// Its certificate chain in PEM, TSA first.
+    pub tsa_chain: Arc<str>,
+    /// Per-address budget for `POST /tsa`, in this process.
+    pub tsa_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+}
+
+/// A GCRA budget of `per_second` requests, with bursts of twice that.
+pub fn tsa_limiter(per_second: u32) -> DefaultKeyedRateLimiter<IpAddr> {
+    let rate = std::num::NonZeroU32::new(per_second).unwrap_or(std::num::NonZeroU32::MIN);
+    let burst = rate.saturating_mul(std::num::NonZeroU32::new(2).expect("2 is not zero"));
+    RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))
 }

@@ -55,6 +55,12 @@ pub struct Config {
     pub bind: SocketAddr,
     pub max_content_length: u64,
     pub allowed_extensions: AllowedExtensions,
+    /// `TSTInfo.policy` of every token this TSA issues.
+    pub tsa_policy: der::oid::ObjectIdentifier,
+    /// Whether `POST /tsa` serves anyone, or only signed-in users and token holders.
+    pub tsa_public: bool,
+    /// Requests per second one client address may make to `POST /tsa`.
+    pub tsa_rate: u32,
     /// The most bytes one user's files may take; unlimited when unset.
     pub user_quota_bytes: Option<u64>,
     /// A session ends after this long without a request…
@@ -143,6 +149,28 @@ impl Config {
                 .map_err(|m| ConfigError::new("ALLOWED_EXTENSIONS", m))?,
             None => AllowedExtensions::default(),
         };
+        let tsa_policy = values::parse_oid(
+            &get("TSA_POLICY_OID").unwrap_or_else(|| crate::proofs::tsa::DEFAULT_POLICY.into()),
+        )
+        .map_err(|m| ConfigError::new("TSA_POLICY_OID", m))?;
+        let tsa_public = match get("TSA_PUBLIC") {
+            Some(raw) => values::parse_bool(&raw).map_err(|m| ConfigError::new("TSA_PUBLIC", m))?,
+            None => true,
+        };
+        let tsa_rate = match get("TSA_RATE") {
+            Some(raw) => raw
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|rate| *rate > 0)
+                .ok_or_else(|| {
+                    ConfigError::new(
+                        "TSA_RATE",
+                        "expected requests per second, a whole number above 0",
+                    )
+                })?,
+            None => 50,
+        };
         let user_quota_bytes = get("USER_QUOTA_BYTES")
             .map(|raw| values::parse_size(&raw))
             .transpose()
@@ -170,6 +198,9 @@ impl Config {
             bind,
             max_content_length,
             allowed_extensions,
+            tsa_policy,
+            tsa_public,
+            tsa_rate,
             user_quota_bytes,
             session_idle_timeout,
             session_lifetime,

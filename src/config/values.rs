@@ -18,6 +18,29 @@ pub(super) fn parse_mode(raw: &str) -> Result<Mode, String> {
     }
 }
 
+/// `true`/`false` and the usual spellings of both.
+pub(super) fn parse_bool(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(format!("expected true or false, got `{other}`")),
+    }
+}
+
+/// A dotted object identifier such as `1.3.6.1.4.1.32473.1`. Every arc must
+/// fit 32 bits (checked first: the parser would overflow on larger ones).
+pub(super) fn parse_oid(raw: &str) -> Result<der::oid::ObjectIdentifier, String> {
+    let raw = raw.trim();
+    let arcs_fit = raw.split('.').all(|arc| arc.parse::<u32>().is_ok());
+    if !arcs_fit || raw.split('.').count() < 2 {
+        return Err(format!(
+            "expected a dotted object identifier such as 1.3.6.1.4.1.32473.1, got `{raw}`"
+        ));
+    }
+    raw.parse()
+        .map_err(|e| format!("not an object identifier ({e}): `{raw}`"))
+}
+
 /// A byte count: plain digits, or digits with a unit (`KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`, `TB`, `TiB`).
 pub(super) fn parse_size(raw: &str) -> Result<u64, String> {
     let raw = raw.trim();
@@ -188,6 +211,23 @@ mod tests {
         assert!(parse_size("ten").is_err());
         assert!(parse_size("5 parsecs").is_err());
         assert!(parse_size("99999999999999999999TiB").is_err());
+    }
+
+    #[test]
+    fn object_identifiers_are_checked_before_parsing() {
+        assert_eq!(
+            parse_oid("1.3.6.1.4.1.32473.1").unwrap().to_string(),
+            "1.3.6.1.4.1.32473.1"
+        );
+        for bad in [
+            "2.25.160519330469788263196587406453364938919",
+            "1",
+            "a.b",
+            "1..2",
+            "",
+        ] {
+            assert!(parse_oid(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

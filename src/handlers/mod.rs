@@ -4,6 +4,7 @@ pub mod auth;
 pub mod files;
 pub mod health;
 pub mod home;
+pub mod proofs;
 pub mod settings;
 
 use crate::error::AppError;

@@ -30,7 +30,12 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
     let info = match response.extensions().get::<ErrorInfo>() {
         Some(info) => info.clone(),
         None if is_bare_error(&response) => match AppError::from_status(response.status()) {
-            Some(error) => error.info(),
+            Some(error) => {
+                if response.status().is_server_error() {
+                    tracing::error!(status = %response.status(), "a lower layer failed without an application error");
+                }
+                error.info()
+            }
             None => return response,
         },
         None => return response,

@@ -10,4 +10,5 @@ mod headers;
 mod sessions;
 mod startup;
 mod tokens;
+mod tsa;
 mod validation;

@@ -1,0 +1,58 @@
+//! `POST /tsa`: RFC 3161's HTTP transport (§3.4). A DER `TimeStampReq` with
+//! `Content-Type: application/timestamp-query` in, a DER `TimeStampResp`
+//! with `application/timestamp-reply` out. Requests the TSA refuses still get
+//! a 200 with a `rejection` reply, as the RFC asks; only what is not a TSP
+//! request at all (wrong type, too large, too many) gets an HTTP error.
+
+use std::net::SocketAddr;
+use std::time::SystemTime;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::error::AppError;
+use crate::state::AppState;
+use crate::web::Visitor;
+
+/// A `TimeStampReq` is a few hundred bytes; anything near this is not one.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+pub async fn stamp(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    visitor: Visitor,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    if !state.config.tsa_public && visitor.user.is_none() {
+        return Err(AppError::Unauthenticated);
+    }
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if !content_type
+        .trim()
+        .eq_ignore_ascii_case("application/timestamp-query")
+    {
+        return Err(AppError::UnsupportedMediaType(
+            "Send a DER TimeStampReq as application/timestamp-query.".into(),
+        ));
+    }
+    if state.tsa_limiter.check_key(&peer.ip()).is_err() {
+        return Err(AppError::RateLimited { retry_after: 1 });
+    }
+    let authority = state.tsa.clone();
+    let reply = tokio::task::spawn_blocking(move || {
+        authority.respond(&body, SystemTime::now(), rand::random())
+    })
+    .await?;
+    let mut response = reply.into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/timestamp-reply"),
+    );
+    Ok(response)
+}

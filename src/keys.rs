@@ -1,0 +1,129 @@
+//! The server's signing keys, kept in `DATA_DIR/keys/`: generated on first
+//! start, then loaded by every process that shares the folder.
+//!
+//! A key set is written into a private temporary folder and renamed into
+//! place in one step, so concurrent first starts agree on one set and a crash
+//! never leaves half of one. Private keys are mode 0600 and never logged.
+
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use der::oid::ObjectIdentifier;
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use x509_cert::Certificate;
+use x509_cert::der::EncodePem;
+
+use crate::proofs::tsa::{Authority, issue_chain};
+
+/// The time-stamp authority and its public certificate chain (TSA first, then the root).
+pub struct TsaKeys {
+    pub authority: Authority,
+    pub chain_pem: String,
+}
+
+/// Loads the TSA key set, creating it first if there is none.
+pub fn tsa(data_dir: &Path, policy: ObjectIdentifier) -> Result<TsaKeys, String> {
+    let dir = data_dir.join("keys").join("tsa");
+    if !dir.join("chain.pem").exists() {
+        let issued = issue_chain("SecureStamp").map_err(|e| e.to_string())?;
+        let key = issued
+            .key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| e.to_string())?;
+        let chain = [&issued.certificate, &issued.root]
+            .iter()
+            .map(|certificate| certificate.to_pem(LineEnding::LF))
+            .collect::<Result<String, _>>()
+            .map_err(|e| e.to_string())?;
+        install(
+            &dir,
+            &[
+                ("key.pem", key.as_bytes(), true),
+                ("chain.pem", chain.as_bytes(), false),
+            ],
+        )?;
+        tracing::info!(path = %dir.display(), "generated the time-stamp authority's key and certificate chain");
+    }
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
+    };
+    let key = SigningKey::from_pkcs8_pem(&read("key.pem")?)
+        .map_err(|e| format!("keys/tsa/key.pem: {e}"))?;
+    let chain_pem = read("chain.pem")?;
+    let certificate = Certificate::load_pem_chain(chain_pem.as_bytes())
+        .map_err(|e| format!("keys/tsa/chain.pem: {e}"))?
+        .into_iter()
+        .next()
+        .ok_or("keys/tsa/chain.pem holds no certificate")?;
+    let authority =
+        Authority::new(key, certificate, policy).map_err(|e| format!("keys/tsa: {e}"))?;
+    Ok(TsaKeys {
+        authority,
+        chain_pem,
+    })
+}
+
+/// Writes `files` into a new folder and renames it to `target`; if another
+/// process got there first, its set is kept and ours discarded.
+fn install(target: &Path, files: &[(&str, &[u8], bool)]) -> Result<(), String> {
+    let parent = target.parent().ok_or("a key folder needs a parent")?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(parent)
+        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+    let staging: PathBuf = parent.join(format!(
+        ".staging-{}-{}",
+        std::process::id(),
+        hex::encode(rand::random::<[u8; 4]>())
+    ));
+    let written = (|| -> std::io::Result<()> {
+        std::fs::DirBuilder::new().mode(0o700).create(&staging)?;
+        for (name, content, private) in files {
+            let mut file = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(if *private { 0o600 } else { 0o644 })
+                .open(staging.join(name))?;
+            file.write_all(content)?;
+            file.sync_all()?;
+        }
+        std::fs::rename(&staging, target)
+    })();
+    match written {
+        Ok(()) => Ok(()),
+        Err(_) if target.join(files[0].0).exists() => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Ok(())
+        }
+        Err(error) => {
+            let _ = std::fs::remove_dir_all(&staging);
+            Err(format!(
+                "cannot write keys to {}: {error}",
+                target.display()
+            ))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_set_is_created_once_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = crate::proofs::tsa::DEFAULT_POLICY.parse().unwrap();
+        let first = tsa(dir.path(), policy).unwrap();
+        let second = tsa(dir.path(), policy).unwrap();
+        assert_eq!(first.chain_pem, second.chain_pem);
+        assert_eq!(first.chain_pem.matches("BEGIN CERTIFICATE").count(), 2);
+        let key = dir.path().join("keys/tsa/key.pem");
+        let mode =
+            std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(key).unwrap().permissions());
+        assert_eq!(mode & 0o777, 0o600);
+    }
+}

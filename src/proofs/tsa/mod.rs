@@ -1,0 +1,530 @@
+//! An RFC 3161 time-stamp authority: `TimeStampReq` in, `TimeStampResp` out.
+//!
+//! The token is a CMS `SignedData` (RFC 5652 §5) whose content is a `TSTInfo`
+//! (RFC 3161 §2.4.2), signed with ECDSA P-256 / SHA-256. Its signed
+//! attributes carry the content type, the message digest, the signing time and
+//! `signingCertificateV2` (RFC 5816 §2.2.1): OpenSSL refuses tokens without an
+//! ESS signing-certificate attribute. Requests that cannot be served get a
+//! `rejection` status with the failure bit RFC 3161 §2.4.2 names, never an
+//! error of the caller's own.
+
+mod certificates;
+
+pub use certificates::{IssuedChain, issue_chain};
+
+use std::time::SystemTime;
+
+use cmpv2::status::{PkiStatus, PkiStatusInfo};
+use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
+use cms::content_info::{CmsVersion, ContentInfo};
+use cms::signed_data::{
+    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
+};
+use der::asn1::{BitString, GeneralizedTime, Int, OctetString, SetOfVec, Utf8StringRef};
+use der::oid::ObjectIdentifier;
+use der::{Any, Decode, Encode, Sequence, Tag};
+use p256::ecdsa::{DerSignature, SigningKey, signature::Signer};
+use sha2::{Digest, Sha256};
+use x509_cert::Certificate;
+use x509_cert::attr::Attribute;
+use x509_cert::spki::AlgorithmIdentifierOwned;
+use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+
+/// id-ct-TSTInfo (RFC 3161 §2.4.2).
+const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
+/// id-signedData (RFC 5652 §5.1).
+const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
+/// id-contentType, id-messageDigest, id-signingTime (RFC 5652 §11).
+const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
+const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
+const ID_SIGNING_TIME: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.5");
+/// id-aa-signingCertificateV2 (RFC 5035 §3).
+const ID_AA_SIGNING_CERTIFICATE_V2: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.2.47");
+/// ecdsa-with-SHA256 (RFC 5758 §3.2).
+const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
+
+/// The default `TSTInfo.policy`, under the enterprise number IANA reserves for
+/// documentation (RFC 5612). Operators should set their own.
+pub const DEFAULT_POLICY: &str = "1.3.6.1.4.1.32473.3161.1";
+
+/// The digests a request may time-stamp.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HashAlgorithm {
+    Sha256,
+    Sha384,
+    Sha512,
+}
+
+impl HashAlgorithm {
+    /// NIST's OIDs (RFC 5758 §2).
+    pub fn oid(self) -> ObjectIdentifier {
+        match self {
+            HashAlgorithm::Sha256 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1"),
+            HashAlgorithm::Sha384 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2"),
+            HashAlgorithm::Sha512 => ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3"),
+        }
+    }
+
+    pub fn digest_len(self) -> usize {
+        match self {
+            HashAlgorithm::Sha256 => 32,
+            HashAlgorithm::Sha384 => 48,
+            HashAlgorithm::Sha512 => 64,
+        }
+    }
+
+    fn from_oid(oid: ObjectIdentifier) -> Option<Self> {
+        [
+            HashAlgorithm::Sha256,
+            HashAlgorithm::Sha384,
+            HashAlgorithm::Sha512,
+        ]
+        .into_iter()
+        .find(|a| a.oid() == oid)
+    }
+
+    fn identifier(self) -> AlgorithmIdentifierOwned {
+        // Hash identifiers in RFC 3161 imprints conventionally carry a NULL parameter.
+        AlgorithmIdentifierOwned {
+            oid: self.oid(),
+            parameters: Some(Any::null()),
+        }
+    }
+}
+
+/// What is to be time-stamped.
+#[derive(Clone, Debug)]
+pub struct StampRequest {
+    pub algorithm: HashAlgorithm,
+    pub digest: Vec<u8>,
+    /// Echoed in the token, as RFC 3161 §2.4.2 requires.
+    pub nonce: Option<Vec<u8>>,
+    /// Whether the TSA certificate goes into the token.
+    pub include_certificate: bool,
+}
+
+/// An issued token and the facts it states.
+#[derive(Clone, Debug)]
+pub struct Stamp {
+    /// DER `TimeStampToken` (a CMS `ContentInfo`), as `openssl ts -verify -in … -token_in` reads it.
+    pub token: Vec<u8>,
+    /// DER `TimeStampResp` with status `granted`, as a `.tsr` file holds it.
+    pub response: Vec<u8>,
+    /// `genTime`, whole seconds.
+    pub gen_time: SystemTime,
+    pub serial: [u8; 16],
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TsaError {
+    #[error("DER encoding failed: {0}")]
+    Der(#[from] der::Error),
+    #[error("{0}")]
+    Certificate(String),
+}
+
+/// Why a request is refused, as a PKIFailureInfo bit and a sentence.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub failure: Failure,
+    pub text: &'static str,
+}
+
+/// The `PKIFailureInfo` named bits a TSA uses (RFC 3161 §2.4.2), by position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    BadAlg = 0,
+    BadRequest = 2,
+    BadDataFormat = 5,
+    UnacceptedPolicy = 15,
+    UnacceptedExtension = 16,
+    SystemFailure = 25,
+}
+
+/// The signing key, its certificate and the policy tokens are issued under.
+pub struct Authority {
+    key: SigningKey,
+    certificate: Certificate,
+    /// SHA-256 of the certificate's DER, for ESSCertIDv2.
+    certificate_hash: [u8; 32],
+    policy: ObjectIdentifier,
+}
+
+impl Authority {
+    /// `certificate` must be the certificate of `key`'s public half.
+    pub fn new(
+        key: SigningKey,
+        certificate: Certificate,
+        policy: ObjectIdentifier,
+    ) -> Result<Self, TsaError> {
+        let spki = certificate
+            .tbs_certificate
+            .subject_public_key_info
+            .subject_public_key
+            .raw_bytes()
+            .to_vec();
+        if spki != key.verifying_key().to_encoded_point(false).as_bytes() {
+            return Err(TsaError::Certificate(
+                "the TSA certificate is not for the TSA key".into(),
+            ));
+        }
+        let certificate_hash = Sha256::digest(certificate.to_der()?).into();
+        Ok(Authority {
+            key,
+            certificate,
+            certificate_hash,
+            policy,
+        })
+    }
+
+    pub fn policy(&self) -> ObjectIdentifier {
+        self.policy
+    }
+
+    /// Answers a DER `TimeStampReq` with a DER `TimeStampResp`: granted, or a
+    /// rejection with the reason. `serial` must be unique (128 random bits).
+    pub fn respond(&self, request: &[u8], now: SystemTime, serial: [u8; 16]) -> Vec<u8> {
+        let outcome = self.parse_request(request).and_then(|request| {
+            self.stamp(&request, now, serial).map_err(|_| Refusal {
+                failure: Failure::SystemFailure,
+                text: "the time-stamp could not be produced",
+            })
+        });
+        match outcome {
+            Ok(stamp) => stamp.response,
+            Err(refusal) => rejection(refusal),
+        }
+    }
+
+    /// Reads a `TimeStampReq` (RFC 3161 §2.4.1) into what [`Authority::stamp`] needs.
+    pub fn parse_request(&self, der: &[u8]) -> Result<StampRequest, Refusal> {
+        let request = TimeStampReq::from_der(der).map_err(|_| Refusal {
+            failure: Failure::BadDataFormat,
+            text: "the request is not a DER TimeStampReq",
+        })?;
+        let algorithm =
+            HashAlgorithm::from_oid(request.message_imprint.hash_algorithm.oid).ok_or(Refusal {
+                failure: Failure::BadAlg,
+                text: "only SHA-256, SHA-384 and SHA-512 imprints are accepted",
+            })?;
+        let digest = request.message_imprint.hashed_message.as_bytes().to_vec();
+        if digest.len() != algorithm.digest_len() {
+            return Err(Refusal {
+                failure: Failure::BadDataFormat,
+                text: "the imprint's length does not match its hash algorithm",
+            });
+        }
+        if request
+            .req_policy
+            .is_some_and(|policy| policy != self.policy)
+        {
+            return Err(Refusal {
+                failure: Failure::UnacceptedPolicy,
+                text: "this TSA issues tokens under one policy only",
+            });
+        }
+        if request.extensions.is_some() {
+            return Err(Refusal {
+                failure: Failure::UnacceptedExtension,
+                text: "request extensions are not supported",
+            });
+        }
+        Ok(StampRequest {
+            algorithm,
+            digest,
+            nonce: request.nonce.map(|nonce| nonce.as_bytes().to_vec()),
+            include_certificate: request.cert_req,
+        })
+    }
+
+    /// Issues a token for `request` at `now` (truncated to whole seconds).
+    pub fn stamp(
+        &self,
+        request: &StampRequest,
+        now: SystemTime,
+        serial: [u8; 16],
+    ) -> Result<Stamp, TsaError> {
+        let gen_time = GeneralizedTime::from_system_time(now)?;
+        let tst_info = TstInfo {
+            version: TspVersion::V1,
+            policy: self.policy,
+            message_imprint: MessageImprint {
+                hash_algorithm: request.algorithm.identifier(),
+                hashed_message: OctetString::new(request.digest.clone())?,
+            },
+            serial_number: positive_int(&serial)?,
+            gen_time,
+            accuracy: Some(Accuracy {
+                seconds: Some(1),
+                millis: None,
+                micros: None,
+            }),
+            ordering: false,
+            nonce: request.nonce.as_deref().map(Int::new).transpose()?,
+            tsa: None,
+            extensions: None,
+        }
+        .to_der()?;
+
+        let attributes = self.signed_attributes(&tst_info, gen_time)?;
+        let signature: DerSignature = self.key.sign(&attributes.to_der()?);
+        let sha256 = AlgorithmIdentifierOwned {
+            oid: HashAlgorithm::Sha256.oid(),
+            parameters: None,
+        };
+        let signer = SignerInfo {
+            version: CmsVersion::V1,
+            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
+                issuer: self.certificate.tbs_certificate.issuer.clone(),
+                serial_number: self.certificate.tbs_certificate.serial_number.clone(),
+            }),
+            digest_alg: sha256.clone(),
+            signed_attrs: Some(attributes),
+            signature_algorithm: AlgorithmIdentifierOwned {
+                oid: ECDSA_WITH_SHA256,
+                parameters: None,
+            },
+            signature: OctetString::new(signature.as_bytes())?,
+            unsigned_attrs: None,
+        };
+        let certificates = if request.include_certificate {
+            Some(CertificateSet(SetOfVec::try_from(vec![
+                CertificateChoices::Certificate(self.certificate.clone()),
+            ])?))
+        } else {
+            None
+        };
+        let signed_data = SignedData {
+            // Version 3: the encapsulated content is not id-data (RFC 5652 §5.1).
+            version: CmsVersion::V3,
+            digest_algorithms: SetOfVec::try_from(vec![sha256])?,
+            encap_content_info: EncapsulatedContentInfo {
+                econtent_type: ID_CT_TST_INFO,
+                econtent: Some(Any::new(Tag::OctetString, tst_info)?),
+            },
+            certificates,
+            crls: None,
+            signer_infos: SignerInfos(SetOfVec::try_from(vec![signer])?),
+        };
+        let token = ContentInfo {
+            content_type: ID_SIGNED_DATA,
+            content: Any::encode_from(&signed_data)?,
+        };
+        let response = TimeStampResp {
+            status: PkiStatusInfo {
+                status: PkiStatus::Accepted,
+                status_string: None,
+                fail_info: None,
+            },
+            time_stamp_token: Some(token.clone()),
+        };
+        Ok(Stamp {
+            token: token.to_der()?,
+            response: response.to_der()?,
+            gen_time: gen_time.to_system_time(),
+            serial,
+        })
+    }
+
+    /// RFC 5652 §5.3 signed attributes; their DER SET OF is what is signed.
+    fn signed_attributes(
+        &self,
+        tst_info: &[u8],
+        gen_time: GeneralizedTime,
+    ) -> Result<SetOfVec<Attribute>, TsaError> {
+        let attribute = |oid, value: Any| -> Result<Attribute, der::Error> {
+            Ok(Attribute {
+                oid,
+                values: SetOfVec::try_from(vec![value])?,
+            })
+        };
+        let signing_certificate = SigningCertificateV2 {
+            certs: vec![EssCertIdV2 {
+                cert_hash: OctetString::new(self.certificate_hash.to_vec())?,
+            }],
+        };
+        Ok(SetOfVec::try_from(vec![
+            attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_CT_TST_INFO)?)?,
+            attribute(
+                ID_SIGNING_TIME,
+                Any::encode_from(&x509_cert::time::Time::GeneralTime(gen_time))?,
+            )?,
+            attribute(
+                ID_MESSAGE_DIGEST,
+                Any::encode_from(&OctetString::new(Sha256::digest(tst_info).to_vec())?)?,
+            )?,
+            attribute(
+                ID_AA_SIGNING_CERTIFICATE_V2,
+                Any::encode_from(&signing_certificate)?,
+            )?,
+        ])?)
+    }
+}
+
+/// `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, … }` (RFC 5035 §3).
+#[derive(Clone, Debug, Sequence)]
+struct SigningCertificateV2 {
+    certs: Vec<EssCertIdV2>,
+}
+
+/// `ESSCertIDv2`, with `hashAlgorithm` left at its DEFAULT (SHA-256) and no `issuerSerial`.
+#[derive(Clone, Debug, Sequence)]
+struct EssCertIdV2 {
+    cert_hash: OctetString,
+}
+
+/// A DER INTEGER that reads as positive whatever the top bit of `bytes`.
+fn positive_int(bytes: &[u8]) -> Result<Int, der::Error> {
+    let mut padded = Vec::with_capacity(bytes.len() + 1);
+    if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+        padded.push(0);
+    }
+    padded.extend_from_slice(bytes);
+    Int::new(&padded)
+}
+
+/// A `TimeStampResp` with status `rejection` (RFC 3161 §2.4.2).
+pub fn rejection(refusal: Refusal) -> Vec<u8> {
+    let reply = |text: Option<Vec<Utf8StringRef<'_>>>| {
+        Rejection {
+            status: RejectionStatus {
+                status: PkiStatus::Rejection,
+                status_string: text,
+                fail_info: failure_bits(refusal.failure),
+            },
+        }
+        .to_der()
+    };
+    let text = Utf8StringRef::new(refusal.text).ok().map(|text| vec![text]);
+    // Without the text, the structure cannot fail to encode.
+    reply(text).or_else(|_| reply(None)).unwrap_or_default()
+}
+
+/// `TimeStampResp` without a token. Written out here because cmpv2's
+/// `PKIFailureInfo` flags use bit positions as masks, which sets the wrong bits.
+#[derive(Sequence)]
+struct Rejection<'a> {
+    status: RejectionStatus<'a>,
+}
+
+/// `PKIStatusInfo` (RFC 3161 §2.4.2, from RFC 4210).
+#[derive(Sequence)]
+struct RejectionStatus<'a> {
+    status: PkiStatus,
+    status_string: Option<Vec<Utf8StringRef<'a>>>,
+    fail_info: BitString,
+}
+
+/// The DER `BIT STRING` with only named bit `failure` set, trailing zero bits
+/// removed (X.690 §11.2.2).
+fn failure_bits(failure: Failure) -> BitString {
+    let bit = failure as usize;
+    let mut bytes = vec![0u8; bit / 8 + 1];
+    bytes[bit / 8] = 0x80 >> (bit % 8);
+    BitString::new((7 - bit % 8) as u8, bytes).expect("fewer than 8 unused bits")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    fn authority() -> Authority {
+        let chain = issue_chain("Test").unwrap();
+        Authority::new(
+            chain.key,
+            chain.certificate,
+            DEFAULT_POLICY.parse().unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn request(oid: &str, digest: &[u8], policy: Option<&str>) -> Vec<u8> {
+        TimeStampReq {
+            version: TspVersion::V1,
+            message_imprint: MessageImprint {
+                hash_algorithm: AlgorithmIdentifierOwned {
+                    oid: oid.parse().unwrap(),
+                    parameters: None,
+                },
+                hashed_message: OctetString::new(digest.to_vec()).unwrap(),
+            },
+            req_policy: policy.map(|p| p.parse().unwrap()),
+            nonce: Some(Int::new(&[0x01, 0x02, 0x03]).unwrap()),
+            cert_req: true,
+            extensions: None,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    const SHA256: &str = "2.16.840.1.101.3.4.2.1";
+
+    #[test]
+    fn requests_that_cannot_be_served_are_refused_with_the_right_bit() {
+        let tsa = authority();
+        let refused = |der: &[u8]| tsa.parse_request(der).unwrap_err().failure;
+        assert_eq!(refused(b"\x30\x00"), Failure::BadDataFormat);
+        assert_eq!(
+            refused(&request("1.3.14.3.2.26", &[0; 20], None)),
+            Failure::BadAlg,
+            "SHA-1"
+        );
+        assert_eq!(
+            refused(&request(SHA256, &[0; 20], None)),
+            Failure::BadDataFormat,
+            "short imprint"
+        );
+        assert_eq!(
+            refused(&request(SHA256, &[0; 32], Some("1.2.3.4"))),
+            Failure::UnacceptedPolicy
+        );
+        assert!(
+            tsa.parse_request(&request(SHA256, &[0; 32], Some(DEFAULT_POLICY)))
+                .is_ok()
+        );
+    }
+
+    #[test]
+    fn failure_bits_are_named_bits_in_der() {
+        let der = |failure| failure_bits(failure).to_der().unwrap();
+        assert_eq!(der(Failure::BadAlg), [0x03, 0x02, 0x07, 0x80]);
+        assert_eq!(der(Failure::BadDataFormat), [0x03, 0x02, 0x02, 0x04]);
+        assert_eq!(
+            der(Failure::SystemFailure),
+            [0x03, 0x05, 0x06, 0, 0, 0, 0x40]
+        );
+    }
+
+    #[test]
+    fn tokens_state_what_was_asked_at_the_time_given() {
+        let tsa = authority();
+        let now = UNIX_EPOCH + Duration::from_millis(1_790_000_000_750);
+        let serial = [0xff; 16];
+        let reply = tsa.respond(&request(SHA256, &[7; 32], None), now, serial);
+        let reply = TimeStampResp::from_der(&reply).unwrap();
+        assert_eq!(reply.status.status, PkiStatus::Accepted);
+        let signed =
+            SignedData::from_der(&reply.time_stamp_token.unwrap().content.to_der().unwrap())
+                .unwrap();
+        assert_eq!(
+            signed.certificates.map(|c| c.0.len()),
+            Some(1),
+            "certReq was honoured"
+        );
+        let info = TstInfo::from_der(signed.encap_content_info.econtent.unwrap().value()).unwrap();
+        assert_eq!(info.message_imprint.hashed_message.as_bytes(), [7; 32]);
+        assert_eq!(info.nonce.unwrap().as_bytes(), [1, 2, 3]);
+        assert_eq!(info.policy.to_string(), DEFAULT_POLICY);
+        assert_eq!(
+            info.serial_number.as_bytes()[0],
+            0,
+            "a serial with its top bit set stays positive"
+        );
+        assert_eq!(
+            info.gen_time.to_system_time(),
+            UNIX_EPOCH + Duration::from_secs(1_790_000_000)
+        );
+    }
+}
