@@ -15,6 +15,7 @@ use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
 use x509_cert::Certificate;
 use x509_cert::der::EncodePem;
 
+use crate::proofs::openpgp;
 use crate::proofs::tsa::{Authority, issue_chain};
 
 /// The time-stamp authority and its public certificate chain (TSA first, then the root).
@@ -63,6 +64,41 @@ pub fn tsa(data_dir: &Path, policy: ObjectIdentifier) -> Result<TsaKeys, String>
     Ok(TsaKeys {
         authority,
         chain_pem,
+    })
+}
+
+/// The OpenPGP signing key and its armored public half.
+pub struct OpenPgpKeys {
+    pub key: openpgp::SigningKey,
+    pub public_armored: String,
+}
+
+/// Loads the OpenPGP key, creating one for `user_id` first if there is none.
+/// The caller checks that a loaded key still carries the configured user id.
+pub fn openpgp(data_dir: &Path, user_id: &str) -> Result<OpenPgpKeys, String> {
+    let dir = data_dir.join("keys").join("openpgp");
+    if !dir.join("public.asc").exists() {
+        let key = openpgp::SigningKey::generate(user_id).map_err(|e| e.to_string())?;
+        let secret = key.to_armored().map_err(|e| e.to_string())?;
+        let public = key.public_key_armored().map_err(|e| e.to_string())?;
+        install(
+            &dir,
+            &[
+                ("secret.asc", secret.as_bytes(), true),
+                ("public.asc", public.as_bytes(), false),
+            ],
+        )?;
+        tracing::info!(path = %dir.display(), fingerprint = key.fingerprint(), "generated the OpenPGP signing key");
+    }
+    let read = |name: &str| {
+        std::fs::read_to_string(dir.join(name))
+            .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
+    };
+    let key = openpgp::SigningKey::from_armored(&read("secret.asc")?)
+        .map_err(|e| format!("keys/openpgp/secret.asc: {e}"))?;
+    Ok(OpenPgpKeys {
+        key,
+        public_armored: read("public.asc")?,
     })
 }
 

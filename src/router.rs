@@ -35,6 +35,9 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{id}", get(files::show::show).delete(files::delete::delete))
         .route("/files/{id}/download", get(files::download::download))
         .route("/files/{id}/delete", post(files::delete::delete))
+        .route("/files/{id}/receipt", get(files::proofs::receipt))
+        .route("/files/{id}/timestamp.tsr", get(files::proofs::timestamp))
+        .route("/files/{id}/signature.asc", get(files::proofs::signature))
         .route("/settings/tokens", get(settings::tokens::index).post(settings::tokens::create))
         .route("/settings/tokens/{id}", delete(settings::tokens::revoke))
         .route("/settings/tokens/{id}/revoke", post(settings::tokens::revoke))
@@ -43,6 +46,7 @@ pub fn router(state: AppState) -> Router {
             post(proofs::tsa::stamp).layer(DefaultBodyLimit::max(proofs::tsa::BODY_LIMIT)),
         )
         .route("/keys/tsa-chain.pem", get(proofs::keys::tsa_chain))
+        .route("/keys/openpgp.asc", get(proofs::keys::openpgp))
         .route("/static/style.css", get(assets::stylesheet))
         .route("/static/upload.js", get(assets::upload_script))
         .route("/healthz", get(health::live))

@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::{Keys, PasswordHasher};
 use crate::config::{Config, ConfigError};
+use crate::stamping::Signers;
 use crate::state::AppState;
 use crate::storage::Storage;
 use crate::web::visitor::{secs, unix_now};
@@ -35,15 +36,14 @@ impl Application {
                 format!("cannot prepare {}: {e}", config.upload_folder.display()),
             )
         })?;
-        let data_dir = config.data_dir.clone();
-        let policy = config.tsa_policy;
-        let tsa = tokio::task::spawn_blocking(move || crate::keys::tsa(&data_dir, policy))
-            .await
-            .context("key loading panicked")?
-            .map_err(|m| ConfigError::new("DATA_DIR", m))?;
+        let (tsa, openpgp) = load_keys(&config).await?;
         let state = AppState {
             storage,
-            tsa: Arc::new(tsa.authority),
+            signers: Signers {
+                tsa: Arc::new(tsa.authority),
+                openpgp: Arc::new(openpgp.key),
+            },
+            openpgp_public: openpgp.public_armored.into(),
             tsa_chain: tsa.chain_pem.into(),
             tsa_limiter: Arc::new(crate::state::tsa_limiter(config.tsa_rate)),
             keys: Arc::new(Keys::new(&config.secret_key)),
@@ -77,6 +77,38 @@ impl Application {
         orphans.abort();
         served.context("serving failed")
     }
+}
+
+/// The signing keys from `DATA_DIR/keys`, created on first start. Key
+/// generation and parsing are CPU work, kept off the async threads.
+async fn load_keys(
+    config: &Config,
+) -> anyhow::Result<(crate::keys::TsaKeys, crate::keys::OpenPgpKeys)> {
+    let data_dir = config.data_dir.clone();
+    let policy = config.tsa_policy;
+    let user_id = config.gpg_user.clone();
+    let (tsa, openpgp) = tokio::task::spawn_blocking(move || {
+        (
+            crate::keys::tsa(&data_dir, policy),
+            crate::keys::openpgp(&data_dir, &user_id),
+        )
+    })
+    .await
+    .context("key loading panicked")?;
+    let tsa = tsa.map_err(|m| ConfigError::new("DATA_DIR", m))?;
+    let openpgp = openpgp.map_err(|m| ConfigError::new("DATA_DIR", m))?;
+    if openpgp.key.user_id() != config.gpg_user {
+        return Err(ConfigError::new(
+            "GPG_USER",
+            format!(
+                "the OpenPGP key in {} was made for `{}`; set GPG_USER to that, or move the key away to make a new one",
+                config.data_dir.join("keys/openpgp").display(),
+                openpgp.key.user_id()
+            ),
+        )
+        .into());
+    }
+    Ok((tsa, openpgp))
 }
 
 /// Deletes dead sessions, stale rate-limit counters, abandoned staged uploads

@@ -9,7 +9,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::{Keys, PasswordHasher};
 use crate::config::Config;
-use crate::proofs::tsa::Authority;
+use crate::stamping::Signers;
 use crate::storage::Storage;
 
 /// Cheap to clone: everything inside is shared.
@@ -20,8 +20,10 @@ pub struct AppState {
     pub keys: Arc<Keys>,
     pub passwords: PasswordHasher,
     pub storage: Storage,
-    /// The RFC 3161 time-stamp authority.
-    pub tsa: Arc<Authority>,
+    /// The RFC 3161 time-stamp authority and the OpenPGP key.
+    pub signers: Signers,
+    /// The OpenPGP public key, ASCII-armored.
+    pub openpgp_public: Arc<str>,
     /// Its certificate chain in PEM, TSA first.
     pub tsa_chain: Arc<str>,
     /// Per-address budget for `POST /tsa`, in this process.

@@ -29,10 +29,19 @@ pub enum VaultError {
     Io(#[from] std::io::Error),
 }
 
-/// A file ready to be committed to the vault.
-pub struct Upload {
+/// What a file row records besides its content.
+pub struct FileRecord {
     pub name: FileName,
     pub content_type: String,
+    /// DER `TimeStampResp` over the content's SHA-256.
+    pub timestamp_reply: Vec<u8>,
+    /// ASCII-armored OpenPGP detached signature over the content.
+    pub openpgp_signature: String,
+}
+
+/// A file ready to be committed to the vault: its row and its staged content.
+pub struct Upload {
+    pub record: FileRecord,
     pub staged: StagedFile,
 }
 
@@ -44,36 +53,43 @@ pub async fn store(
     uploads: Vec<Upload>,
     uploaded_at: chrono::NaiveDateTime,
 ) -> Result<Vec<File>, VaultError> {
+    let (records, staged): (Vec<FileRecord>, Vec<StagedFile>) = uploads
+        .into_iter()
+        .map(|upload| (upload.record, upload.staged))
+        .unzip();
+    let contents: Vec<(ContentHash, u64)> =
+        staged.iter().map(|s| (s.hash.clone(), s.size)).collect();
+    let mut staged: Vec<Option<StagedFile>> = staged.into_iter().map(Some).collect();
+    // Locks are taken in hash order, so two uploads never wait on each other in a cycle.
+    let mut order: Vec<usize> = (0..contents.len()).collect();
+    order.sort_by(|a, b| contents[*a].0.cmp(&contents[*b].0));
+
     let txn = db.begin().await?;
     let mut placed: Vec<ContentHash> = Vec::new();
     let outcome = async {
-        // Locks are taken in hash order, so two uploads never wait on each other in a cycle.
-        let mut order: Vec<usize> = (0..uploads.len()).collect();
-        order.sort_by(|a, b| uploads[*a].staged.hash.cmp(&uploads[*b].staged.hash));
-        let mut metadata: Vec<Option<(FileName, String, ContentHash, u64)>> =
-            vec![None; uploads.len()];
-        let mut uploads: Vec<Option<Upload>> = uploads.into_iter().map(Some).collect();
         for index in order {
-            let upload = uploads[index].take().expect("each upload is taken once");
-            let hash = upload.staged.hash.clone();
-            let size = upload.staged.size;
-            db::blobs::claim(&txn, &hash, size as i64).await?;
-            if storage.place(upload.staged).await? {
+            let (hash, size) = &contents[index];
+            db::blobs::claim(&txn, hash, *size as i64).await?;
+            let file = staged[index]
+                .take()
+                .expect("each staged file is placed once");
+            if storage.place(file).await? {
                 placed.push(hash.clone());
             }
-            db::blobs::add_reference(&txn, &hash).await?;
-            metadata[index] = Some((upload.name, upload.content_type, hash, size));
+            db::blobs::add_reference(&txn, hash).await?;
         }
-        let mut rows = Vec::with_capacity(metadata.len());
-        for (name, content_type, hash, size) in metadata.into_iter().flatten() {
+        let mut rows = Vec::with_capacity(records.len());
+        for (record, (hash, size)) in records.into_iter().zip(&contents) {
             let new = NewFile {
                 user_id,
-                name: &name,
-                hash: &hash,
-                size: size as i64,
-                content_type: &content_type,
-                file_path: Storage::relative_path(&hash),
+                name: &record.name,
+                hash,
+                size: *size as i64,
+                content_type: &record.content_type,
+                file_path: Storage::relative_path(hash),
                 uploaded_at,
+                timestamp_reply: record.timestamp_reply,
+                openpgp_signature: record.openpgp_signature,
             };
             rows.push(db::files::insert(&txn, new).await?);
         }

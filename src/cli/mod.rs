@@ -2,6 +2,7 @@
 
 mod db;
 mod serve;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -24,6 +25,8 @@ pub enum Command {
     Serve(serve::Opts),
     /// Manage the database schema.
     Db(db::Opts),
+    /// Check a file against its receipt, offline: exit status 0 only if every proof holds.
+    Verify(verify::Opts),
 }
 
 /// Runs the parsed command line and turns its outcome into an exit status.
@@ -49,6 +52,7 @@ pub fn main(cli: Cli) -> ExitCode {
         {
             Command::Serve(opts) => serve::run(opts).await,
             Command::Db(opts) => db::run(opts).await,
+            Command::Verify(opts) => verify::run(opts),
         }
     });
     match outcome {

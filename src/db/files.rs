@@ -20,6 +20,8 @@ pub struct NewFile<'a> {
     pub content_type: &'a str,
     pub file_path: String,
     pub uploaded_at: chrono::NaiveDateTime,
+    pub timestamp_reply: Vec<u8>,
+    pub openpgp_signature: String,
 }
 
 pub async fn insert(conn: &impl ConnectionTrait, new: NewFile<'_>) -> Result<File, DbErr> {
@@ -33,16 +35,21 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewFile<'_>) -> Result<Fil
         sha256: Set(new.hash.as_str().to_owned()),
         size: Set(new.size),
         content_type: Set(new.content_type.to_owned()),
+        timestamp_reply: Set(new.timestamp_reply),
+        openpgp_signature: Set(new.openpgp_signature),
     }
     .insert(conn)
     .await
 }
 
-/// The owner's files; rows of the original application (no hash) are left out.
+/// The owner's files. Rows without a hash or proofs (the original
+/// application's) are never selected: a file is only ever listed with its proofs.
 fn owned_by(user_id: i32) -> Select<Files> {
     Files::find()
         .filter(files::Column::UserId.eq(user_id))
         .filter(files::Column::Sha256.is_not_null())
+        .filter(files::Column::TimestampReply.is_not_null())
+        .filter(files::Column::OpenpgpSignature.is_not_null())
 }
 
 /// One page, newest first: the files with ids below `before` (keyset

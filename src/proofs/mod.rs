@@ -2,5 +2,10 @@
 //! calls them, and the persistence layer stores what they produce.
 //!
 //! - [`tsa`]: RFC 3161 time-stamp tokens (with RFC 5816's ESSCertIDv2).
+//! - [`openpgp`]: the server's OpenPGP key and streamed detached signatures
+//!   (RFC 9580 v4 signatures, EdDSALegacy keys GnuPG 2.2 reads).
+//! - [`receipt`]: the JSON document that bundles one file's proofs.
 
+pub mod openpgp;
+pub mod receipt;
 pub mod tsa;

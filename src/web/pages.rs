@@ -128,6 +128,8 @@ pub struct FilesPage {
 pub struct FilePage {
     pub layout: Layout,
     pub file: FileView,
+    /// The OpenPGP key that signed it.
+    pub fingerprint: String,
 }
 
 #[derive(Template, WebTemplate)]

@@ -7,6 +7,7 @@ mod browser;
 mod csrf;
 mod files;
 mod headers;
+mod proofs;
 mod sessions;
 mod startup;
 mod tokens;

@@ -20,6 +20,10 @@ pub struct Model {
     pub sha256: String,
     pub size: i64,
     pub content_type: String,
+    /// The RFC 3161 `TimeStampResp` (DER) whose token time-stamps `sha256`.
+    pub timestamp_reply: Vec<u8>,
+    /// The OpenPGP detached signature over the content, ASCII-armored.
+    pub openpgp_signature: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

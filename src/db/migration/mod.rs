@@ -9,6 +9,7 @@ mod m20261130_000002_sessions;
 mod m20261130_000003_rate_limits;
 mod m20261130_000004_files;
 mod m20261130_000005_api_tokens;
+mod m20261130_000006_file_proofs;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_rate_limits::Migration),
             Box::new(m20261130_000004_files::Migration),
             Box::new(m20261130_000005_api_tokens::Migration),
+            Box::new(m20261130_000006_file_proofs::Migration),
         ]
     }
 }

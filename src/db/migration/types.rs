@@ -14,6 +14,17 @@ pub fn instant<T: IntoIden>(backend: DbBackend, name: T) -> ColumnDef {
     column
 }
 
+/// Bytes of any length a proof may need. MySQL's `BLOB` stops at 64 KiB, so
+/// it gets `MEDIUMBLOB` (16 MiB); the others' binary types have no small limit.
+pub fn bytes<T: IntoIden>(backend: DbBackend, name: T) -> ColumnDef {
+    let mut column = ColumnDef::new(name);
+    match backend {
+        DbBackend::MySql => column.custom("MEDIUMBLOB"),
+        _ => column.blob(),
+    };
+    column
+}
+
 /// Table options: on MySQL, InnoDB (for foreign keys and transactions) and a
 /// binary collation, so that uniqueness compares exactly as on the other two
 /// databases instead of ignoring case, accents and trailing spaces.

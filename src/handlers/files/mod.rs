@@ -4,6 +4,7 @@
 pub mod delete;
 pub mod download;
 pub mod list;
+pub mod proofs;
 pub mod show;
 pub mod upload;
 
@@ -29,6 +30,9 @@ pub fn file_json(file: &File) -> Value {
             "self": format!("/files/{id}"),
             "content": format!("/files/{id}/download"),
             "delete": format!("/files/{id}"),
+            "receipt": format!("/files/{id}/receipt"),
+            "timestamp": format!("/files/{id}/timestamp.tsr"),
+            "signature": format!("/files/{id}/signature.asc"),
         },
     })
 }
@@ -47,7 +51,7 @@ pub fn view(file: &File) -> FileView {
     }
 }
 
-fn rfc3339(file: &File) -> String {
+pub fn rfc3339(file: &File) -> String {
     DateTime::<Utc>::from_naive_utc_and_offset(file.uploaded_at, Utc)
         .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }

@@ -26,6 +26,7 @@ pub async fn show(
         Format::Html => FilePage {
             layout: visitor.layout(&state, file.original_filename.clone()),
             file: view(&file),
+            fingerprint: state.signers.openpgp.fingerprint(),
         }
         .into_response(),
     })

@@ -21,8 +21,9 @@ use crate::content_type::{self, SNIFF_LEN};
 use crate::db;
 use crate::domain::{FieldError, FileName};
 use crate::error::AppError;
+use crate::stamping::{self, Received};
 use crate::state::AppState;
-use crate::vault::{self, Upload};
+use crate::vault;
 use crate::web::pages::{FlashKind, UploadPage};
 use crate::web::visitor::DeferredCsrf;
 use crate::web::{CurrentUser, Format, Visitor};
@@ -77,19 +78,15 @@ pub async fn submit(
     request: Request,
 ) -> Result<Response, AppError> {
     let outcome = receive(&state, &user, deferred.map(|Extension(d)| d), request).await;
-    let stored = match outcome {
-        Ok(uploads) => {
-            vault::store(
-                &state.db,
-                &state.storage,
-                user.id,
-                uploads,
-                chrono::Utc::now().naive_utc(),
-            )
-            .await
-        }
+    let received = match outcome {
+        Ok(received) => received,
         Err(error) => return refuse(&state, &visitor, format, error),
     };
+    let (uploads, stamped_at) = stamping::stamp_all(&state.signers, received)
+        .await
+        .map_err(|error| AppError::Internal(error.into()))?;
+    let uploaded_at = chrono::DateTime::<chrono::Utc>::from(stamped_at).naive_utc();
+    let stored = vault::store(&state.db, &state.storage, user.id, uploads, uploaded_at).await;
     let files = match stored {
         Ok(files) => files,
         Err(error) => return refuse(&state, &visitor, format, error.into()),
@@ -147,7 +144,7 @@ async fn receive(
     user: &CurrentUser,
     deferred: Option<DeferredCsrf>,
     request: Request,
-) -> Result<Vec<Upload>, AppError> {
+) -> Result<Vec<Received>, AppError> {
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -217,7 +214,7 @@ async fn receive_file(
     mut field: Field<'_>,
     name: FileName,
     room: Option<u64>,
-) -> Result<Upload, AppError> {
+) -> Result<Received, AppError> {
     let extension = name.extension();
     let allowed = match &extension {
         Some(extension) => state.config.allowed_extensions.allows(extension),
@@ -232,6 +229,7 @@ async fn receive_file(
         )));
     }
     let mut staging = state.storage.stage().await?;
+    let mut signature = state.signers.openpgp.start();
     let mut head: Vec<u8> = Vec::new();
     let mut content_type = None;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
@@ -241,6 +239,8 @@ async fn receive_file(
                 content_type = Some(decide(&name, &head)?);
             }
         }
+        // One pass: the same chunk feeds the SHA-256, the signature and the disk.
+        signature.update(&chunk);
         staging.write(&chunk).await?;
         if room.is_some_and(|room| staging.size() > room) {
             return Err(AppError::QuotaExceeded);
@@ -250,10 +250,11 @@ async fn receive_file(
         Some(decided) => decided,
         None => decide(&name, &head)?,
     };
-    Ok(Upload {
+    Ok(Received {
         name,
         content_type,
         staged: staging.finish().await?,
+        signature,
     })
 }
 

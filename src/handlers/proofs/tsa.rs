@@ -44,7 +44,7 @@ pub async fn stamp(
     if state.tsa_limiter.check_key(&peer.ip()).is_err() {
         return Err(AppError::RateLimited { retry_after: 1 });
     }
-    let authority = state.tsa.clone();
+    let authority = state.signers.tsa.clone();
     let reply = tokio::task::spawn_blocking(move || {
         authority.respond(&body, SystemTime::now(), rand::random())
     })

@@ -9,8 +9,10 @@
 //! error of the caller's own.
 
 mod certificates;
+mod verify;
 
 pub use certificates::{IssuedChain, issue_chain};
+pub use verify::{VerifiedToken, VerifyError, verify_reply};
 
 use std::time::SystemTime;
 
@@ -364,7 +366,7 @@ impl Authority {
 
 /// `SigningCertificateV2 ::= SEQUENCE { certs SEQUENCE OF ESSCertIDv2, … }` (RFC 5035 §3).
 #[derive(Clone, Debug, Sequence)]
-struct SigningCertificateV2 {
+pub(crate) struct SigningCertificateV2 {
     certs: Vec<EssCertIdV2>,
 }
 

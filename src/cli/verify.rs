@@ -1,0 +1,61 @@
+//! `securestamp verify FILE RECEIPT`: every proof in the receipt, checked
+//! offline; exit status 0 only if all of them hold.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+
+use crate::proofs::receipt::Receipt;
+use crate::verification::{self, TrustedKeys};
+
+#[derive(Debug, clap::Args)]
+pub struct Opts {
+    /// The file the receipt is for.
+    file: PathBuf,
+    /// The receipt downloaded from the file's page.
+    receipt: PathBuf,
+    /// Trust this TSA certificate chain (PEM) instead of the copy in the receipt.
+    #[arg(long, value_name = "PEM")]
+    tsa_chain: Option<PathBuf>,
+    /// Trust this OpenPGP public key (ASCII armor) instead of the copy in the receipt.
+    #[arg(long, value_name = "ASC")]
+    openpgp_key: Option<PathBuf>,
+}
+
+/// Prints one line per proof; the error (exit status 1) says how many failed.
+pub fn run(opts: Opts) -> anyhow::Result<()> {
+    let read = |path: &PathBuf| {
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))
+    };
+    let receipt = Receipt::parse(&read(&opts.receipt)?)
+        .with_context(|| opts.receipt.display().to_string())?;
+    let text = |path: &Option<PathBuf>| -> anyhow::Result<Option<String>> {
+        path.as_ref()
+            .map(|p| read(p).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
+            .transpose()
+    };
+    let keys = TrustedKeys {
+        tsa_chain: text(&opts.tsa_chain)?,
+        openpgp_key: text(&opts.openpgp_key)?,
+    };
+    let file = std::fs::File::open(&opts.file)
+        .with_context(|| format!("cannot open {}", opts.file.display()))?;
+    let report = verification::verify(
+        std::io::BufReader::with_capacity(1 << 20, file),
+        &receipt,
+        &keys,
+    );
+    for check in &report.checks {
+        match &check.outcome {
+            Ok(detail) => println!("OK      {}: {detail}", check.proof),
+            Err(reason) => println!("FAILED  {}: {reason}", check.proof),
+        }
+    }
+    let failed = report.checks.iter().filter(|c| c.outcome.is_err()).count();
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} proofs failed",
+        report.checks.len()
+    );
+    Ok(())
+}

@@ -1,0 +1,113 @@
+//! One file's proofs, for the standard tools and for `securestamp verify`:
+//! `/files/{id}/timestamp.tsr` (`openssl ts -verify`),
+//! `/files/{id}/signature.asc` (`gpg --verify`) and `/files/{id}/receipt`.
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::{parse_id, rfc3339};
+use crate::db;
+use crate::db::files::File;
+use crate::domain::{FileName, content_disposition};
+use crate::error::AppError;
+use crate::proofs::receipt::{self, OpenPgpProof, Receipt, ReceiptFile, Rfc3161Proof};
+use crate::state::AppState;
+use crate::web::{CurrentUser, Visitor};
+
+async fn owned(state: &AppState, user: &CurrentUser, id: &str) -> Result<File, AppError> {
+    db::files::find(&state.db, user.id, parse_id(id)?)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+/// An attachment named after the file, with a suffix.
+fn attachment(
+    body: impl IntoResponse,
+    content_type: &'static str,
+    file: &File,
+    suffix: &str,
+) -> Response {
+    let mut response = body.into_response();
+    let name = FileName::parse(&format!("{}{suffix}", file.original_filename));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(value) = HeaderValue::from_str(&content_disposition(&name)) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    response
+}
+
+pub async fn timestamp(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let file = owned(&state, &user, &id).await?;
+    Ok(attachment(
+        file.timestamp_reply.clone(),
+        "application/timestamp-reply",
+        &file,
+        ".tsr",
+    ))
+}
+
+pub async fn signature(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let file = owned(&state, &user, &id).await?;
+    Ok(attachment(
+        file.openpgp_signature.clone(),
+        "application/pgp-signature",
+        &file,
+        ".asc",
+    ))
+}
+
+pub async fn receipt(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    visitor: Visitor,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let file = owned(&state, &user, &id).await?;
+    let origin = origin(&headers, visitor.secure);
+    let document = Receipt {
+        format: receipt::FORMAT.into(),
+        version: receipt::VERSION,
+        file: ReceiptFile {
+            name: file.original_filename.clone(),
+            size: u64::try_from(file.size).unwrap_or_default(),
+            sha256: file.sha256.trim().to_owned(),
+        },
+        uploaded_at: rfc3339(&file),
+        rfc3161: Rfc3161Proof {
+            reply: STANDARD.encode(&file.timestamp_reply),
+            certificate_chain: state.tsa_chain.to_string(),
+            certificate_chain_url: format!("{origin}/keys/tsa-chain.pem"),
+        },
+        openpgp: OpenPgpProof {
+            signature: file.openpgp_signature.clone(),
+            fingerprint: state.signers.openpgp.fingerprint(),
+            user_id: state.signers.openpgp.user_id(),
+            public_key: state.openpgp_public.to_string(),
+            public_key_url: format!("{origin}/keys/openpgp.asc"),
+        },
+    };
+    let json = serde_json::to_vec_pretty(&document).map_err(|e| AppError::Internal(e.into()))?;
+    Ok(attachment(json, "application/json", &file, ".receipt"))
+}
+
+/// The site's origin as the client reached it, for absolute key URLs.
+fn origin(headers: &HeaderMap, secure: bool) -> String {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or("localhost");
+    format!("{}://{host}", if secure { "https" } else { "http" })
+}

@@ -1,0 +1,171 @@
+//! Checking a file against its receipt, offline and without trusting the
+//! server: the logic behind `securestamp verify` and the `/verify` page.
+
+use std::io::{self, Read};
+use std::time::SystemTime;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::{DateTime, SecondsFormat, Utc};
+use sha2::{Digest, Sha256};
+use x509_cert::Certificate;
+
+use crate::proofs::openpgp;
+use crate::proofs::receipt::Receipt;
+use crate::proofs::tsa;
+
+/// One proof's verdict: what holds, or why not.
+#[derive(Clone, Debug)]
+pub struct Check {
+    pub proof: &'static str,
+    pub outcome: Result<String, String>,
+}
+
+/// Every check of one file.
+#[derive(Clone, Debug)]
+pub struct Report {
+    pub checks: Vec<Check>,
+}
+
+impl Report {
+    pub fn all_hold(&self) -> bool {
+        self.checks.iter().all(|check| check.outcome.is_ok())
+    }
+}
+
+/// Keys to trust instead of the copies inside the receipt.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedKeys {
+    /// PEM: the TSA's root (and possibly the TSA certificate).
+    pub tsa_chain: Option<String>,
+    /// The ASCII-armored OpenPGP public key.
+    pub openpgp_key: Option<String>,
+}
+
+/// Reads `data` once, hashing it for the time-stamp while the OpenPGP
+/// signature is checked over the same bytes.
+pub fn verify(data: impl Read, receipt: &Receipt, keys: &TrustedKeys) -> Report {
+    let mut reader = HashingReader {
+        inner: data,
+        hasher: Sha256::new(),
+        size: 0,
+    };
+    let openpgp_key = keys
+        .openpgp_key
+        .as_deref()
+        .unwrap_or(&receipt.openpgp.public_key);
+    let signature = openpgp::verify_detached(openpgp_key, &receipt.openpgp.signature, &mut reader);
+    // A refusal may come before the whole file was read; the hash needs all of it.
+    let drained = io::copy(&mut reader, &mut io::sink());
+    let digest: [u8; 32] = reader.hasher.finalize().into();
+    let mut checks = Vec::new();
+
+    let claimed = receipt.file.sha256.to_ascii_lowercase();
+    checks.push(Check {
+        proof: "SHA-256",
+        outcome: match drained {
+            Err(error) => Err(format!("the file could not be read: {error}")),
+            Ok(_) if hex::encode(digest) != claimed => Err(format!(
+                "the file's hash is {}, the receipt's {claimed}",
+                hex::encode(digest)
+            )),
+            Ok(_) if reader.size != receipt.file.size => Err(format!(
+                "the file has {} bytes, the receipt says {}",
+                reader.size, receipt.file.size
+            )),
+            Ok(_) => Ok(format!("{claimed}, {} bytes", reader.size)),
+        },
+    });
+
+    let source = |given: bool| {
+        if given {
+            ""
+        } else {
+            " (keys from the receipt)"
+        }
+    };
+    let chain_pem = keys
+        .tsa_chain
+        .as_deref()
+        .unwrap_or(&receipt.rfc3161.certificate_chain);
+    checks.push(Check {
+        proof: "RFC 3161 time-stamp",
+        outcome: verify_timestamp(receipt, &digest, chain_pem)
+            .map(|ok| format!("{ok}{}", source(keys.tsa_chain.is_some()))),
+    });
+    checks.push(Check {
+        proof: "OpenPGP signature",
+        outcome: match signature {
+            Err(error) => Err(error.to_string()),
+            Ok(verified)
+                if !verified
+                    .fingerprint
+                    .eq_ignore_ascii_case(&receipt.openpgp.fingerprint) =>
+            {
+                Err(format!(
+                    "made by key {}, not the receipt's {}",
+                    verified.fingerprint, receipt.openpgp.fingerprint
+                ))
+            }
+            Ok(verified) if rfc3339(verified.created) != receipt.uploaded_at => Err(format!(
+                "made at {}, not at the receipt's {}",
+                rfc3339(verified.created),
+                receipt.uploaded_at
+            )),
+            Ok(verified) => Ok(format!(
+                "made at {} by key {} ({}){}",
+                rfc3339(verified.created),
+                verified.fingerprint,
+                receipt.openpgp.user_id,
+                source(keys.openpgp_key.is_some())
+            )),
+        },
+    });
+    Report { checks }
+}
+
+fn verify_timestamp(
+    receipt: &Receipt,
+    digest: &[u8; 32],
+    chain_pem: &str,
+) -> Result<String, String> {
+    let reply = STANDARD
+        .decode(receipt.rfc3161.reply.trim())
+        .map_err(|_| "the token is not base64".to_owned())?;
+    let trusted = Certificate::load_pem_chain(chain_pem.as_bytes())
+        .map_err(|e| format!("the certificate chain is unreadable: {e}"))?;
+    let token = tsa::verify_reply(&reply, digest, &trusted).map_err(|e| e.to_string())?;
+    if rfc3339(token.gen_time) != receipt.uploaded_at {
+        return Err(format!(
+            "the token says {}, the receipt {}",
+            rfc3339(token.gen_time),
+            receipt.uploaded_at
+        ));
+    }
+    Ok(format!(
+        "{} by {}, serial {}",
+        rfc3339(token.gen_time),
+        token.tsa,
+        token.serial
+    ))
+}
+
+/// RFC 3339 in UTC with microseconds, as file objects and receipts write it.
+pub fn rfc3339(time: SystemTime) -> String {
+    DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    size: u64,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let read = self.inner.read(buffer)?;
+        self.hasher.update(&buffer[..read]);
+        self.size += read as u64;
+        Ok(read)
+    }
+}

@@ -1,0 +1,203 @@
+//! Every upload's proofs, judged by the standard tools (`openssl ts`, `gpg`)
+//! and by `securestamp verify`.
+
+use std::path::Path;
+use std::process::Command;
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{Backend, Client, Database, TestApp, on_every_database};
+
+fn tool(dir: &Path, program: &str, args: &[&str], env: &[(&str, &Path)]) -> (bool, String) {
+    let mut command = Command::new(program);
+    command.current_dir(dir).args(args);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{program} must be installed: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        output.status.success() && !text.contains("Verification: FAILED"),
+        text,
+    )
+}
+
+async fn save(client: &Client, path: &str, to: &Path) {
+    let response = client.get(path).await;
+    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    std::fs::write(to, response.bytes().await.unwrap()).unwrap();
+}
+
+/// Uploads `report.pdf` and saves it with its three proof files into `dir`.
+async fn upload_with_proofs(app: &TestApp, dir: &Path) -> Value {
+    let (script, csrf) = app.signed_in_script("proof").await;
+    let content = b"%PDF-1.7\n the quarterly report \n%%EOF\n";
+    std::fs::write(dir.join("report.pdf"), content).unwrap();
+    let stored: Value = script
+        .upload(&csrf, &[("report.pdf", content)])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let file = stored["files"][0].clone();
+    for (link, name) in [
+        ("timestamp", "report.tsr"),
+        ("signature", "report.pdf.asc"),
+        ("receipt", "report.receipt"),
+    ] {
+        save(
+            &script,
+            file["links"][link].as_str().unwrap(),
+            &dir.join(name),
+        )
+        .await;
+    }
+    save(&script, "/keys/tsa-chain.pem", &dir.join("tsa-chain.pem")).await;
+    save(&script, "/keys/openpgp.asc", &dir.join("server.asc")).await;
+    file
+}
+
+on_every_database! {
+    async fn uploads_carry_a_token_openssl_accepts_and_a_signature_gpg_accepts(db) {
+        let app = db.spawn().await;
+        let dir = tempfile::tempdir().unwrap();
+        let dir = dir.path();
+        let file = upload_with_proofs(&app, dir).await;
+
+        let (ok, text) = tool(dir, "openssl", &["ts", "-verify", "-data", "report.pdf", "-in", "report.tsr", "-CAfile", "tsa-chain.pem"], &[]);
+        assert!(ok, "{text}");
+        let (_, text) = tool(dir, "openssl", &["ts", "-reply", "-in", "report.tsr", "-text"], &[]);
+        let uploaded_at = chrono::DateTime::parse_from_rfc3339(file["uploaded_at"].as_str().unwrap()).unwrap();
+        let stated = uploaded_at.format("Time stamp: %b %e %H:%M:%S %Y GMT").to_string();
+        assert!(text.contains(&stated), "the token's genTime is uploaded_at ({stated}): {text}");
+
+        let home = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(home.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
+        let gpg = |args: &[&str]| tool(dir, "gpg", &[&["--batch", "--no-tty"][..], args].concat(), &[("GNUPGHOME", home.path())]);
+        assert!(gpg(&["--import", "server.asc"]).0);
+        let (ok, text) = gpg(&["--verify", "report.pdf.asc", "report.pdf"]);
+        assert!(ok && text.contains("Good signature"), "{text}");
+        assert!(text.contains("SecureStamp <securestamp@localhost>"), "{text}");
+    }
+}
+
+fn verify_cli(dir: &Path, extra: &[&str]) -> (bool, String) {
+    tool(
+        dir,
+        env!("CARGO_BIN_EXE_securestamp"),
+        &[&["verify", "report.pdf", "report.receipt"][..], extra].concat(),
+        &[],
+    )
+}
+
+#[tokio::test]
+async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    let app = db.spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    upload_with_proofs(&app, dir).await;
+
+    let (ok, text) = verify_cli(dir, &[]);
+    assert!(ok, "{text}");
+    assert_eq!(
+        text.lines().filter(|line| line.starts_with("OK")).count(),
+        3,
+        "{text}"
+    );
+    let (ok, text) = verify_cli(
+        dir,
+        &[
+            "--tsa-chain",
+            "tsa-chain.pem",
+            "--openpgp-key",
+            "server.asc",
+        ],
+    );
+    assert!(ok && !text.contains("keys from the receipt"), "{text}");
+
+    // A tampered file.
+    let original = std::fs::read(dir.join("report.pdf")).unwrap();
+    let mut tampered = original.clone();
+    tampered[12] ^= 1;
+    std::fs::write(dir.join("report.pdf"), &tampered).unwrap();
+    let (ok, text) = verify_cli(dir, &[]);
+    assert!(!ok && text.matches("FAILED").count() == 3, "{text}");
+    std::fs::write(dir.join("report.pdf"), &original).unwrap();
+
+    // A tampered receipt: its signature, then its token.
+    let receipt: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("report.receipt")).unwrap()).unwrap();
+    let write_receipt = |receipt: &Value| {
+        std::fs::write(
+            dir.join("report.receipt"),
+            serde_json::to_vec(receipt).unwrap(),
+        )
+        .unwrap()
+    };
+    let mut bad_signature = receipt.clone();
+    // Flip one base64 character in the middle of the armored signature's body.
+    let armored = receipt["openpgp"]["signature"].as_str().unwrap().to_owned();
+    let body_start = armored.find("\n\n").unwrap() + 2;
+    let mut flipped = armored.into_bytes();
+    let at = body_start + 20;
+    flipped[at] = if flipped[at] == b'A' { b'B' } else { b'A' };
+    bad_signature["openpgp"]["signature"] = Value::from(String::from_utf8(flipped).unwrap());
+    write_receipt(&bad_signature);
+    let (ok, text) = verify_cli(dir, &[]);
+    assert!(!ok && text.contains("FAILED  OpenPGP signature"), "{text}");
+
+    let mut bad_token = receipt.clone();
+    let mut reply = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        receipt["rfc3161"]["reply"].as_str().unwrap(),
+    )
+    .unwrap();
+    let last = reply.len() - 5;
+    reply[last] ^= 0x40;
+    bad_token["rfc3161"]["reply"] = Value::from(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        &reply,
+    ));
+    write_receipt(&bad_token);
+    let (ok, text) = verify_cli(dir, &[]);
+    assert!(
+        !ok && text.contains("FAILED  RFC 3161 time-stamp"),
+        "{text}"
+    );
+    write_receipt(&receipt);
+
+    // Keys of another server.
+    let other = db.spawn().await;
+    let elsewhere = tempfile::tempdir().unwrap();
+    save(
+        &other.script(),
+        "/keys/tsa-chain.pem",
+        &elsewhere.path().join("chain.pem"),
+    )
+    .await;
+    save(
+        &other.script(),
+        "/keys/openpgp.asc",
+        &elsewhere.path().join("key.asc"),
+    )
+    .await;
+    let foreign_chain = elsewhere.path().join("chain.pem");
+    let foreign_key = elsewhere.path().join("key.asc");
+    let (ok, text) = verify_cli(dir, &["--tsa-chain", foreign_chain.to_str().unwrap()]);
+    assert!(
+        !ok && text.contains("FAILED  RFC 3161 time-stamp"),
+        "{text}"
+    );
+    let (ok, text) = verify_cli(dir, &["--openpgp-key", foreign_key.to_str().unwrap()]);
+    assert!(!ok && text.contains("FAILED  OpenPGP signature"), "{text}");
+    let (ok, _) = verify_cli(dir, &[]);
+    assert!(ok, "the untouched receipt still verifies");
+}
