@@ -45,6 +45,12 @@ pub fn router(state: AppState) -> Router {
             "/tsa",
             post(proofs::tsa::stamp).layer(DefaultBodyLimit::max(proofs::tsa::BODY_LIMIT)),
         )
+        .route(
+            "/verify",
+            get(proofs::verify::form)
+                .post(proofs::verify::check)
+                .layer(DefaultBodyLimit::max(usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX))),
+        )
         .route("/keys/tsa-chain.pem", get(proofs::keys::tsa_chain))
         .route("/keys/openpgp.asc", get(proofs::keys::openpgp))
         .route("/static/style.css", get(assets::stylesheet))

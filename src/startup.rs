@@ -45,7 +45,7 @@ impl Application {
             },
             openpgp_public: openpgp.public_armored.into(),
             tsa_chain: tsa.chain_pem.into(),
-            tsa_limiter: Arc::new(crate::state::tsa_limiter(config.tsa_rate)),
+            public_limiter: Arc::new(crate::state::public_limiter(config.tsa_rate)),
             keys: Arc::new(Keys::new(&config.secret_key)),
             passwords: PasswordHasher::new().await,
             config: Arc::new(config),

@@ -26,12 +26,12 @@ pub struct AppState {
     pub openpgp_public: Arc<str>,
     /// Its certificate chain in PEM, TSA first.
     pub tsa_chain: Arc<str>,
-    /// Per-address budget for `POST /tsa`, in this process.
-    pub tsa_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    /// Per-address budget for the public `POST /tsa` and `POST /verify`, in this process.
+    pub public_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
 /// A GCRA budget of `per_second` requests, with bursts of twice that.
-pub fn tsa_limiter(per_second: u32) -> DefaultKeyedRateLimiter<IpAddr> {
+pub fn public_limiter(per_second: u32) -> DefaultKeyedRateLimiter<IpAddr> {
     let rate = std::num::NonZeroU32::new(per_second).unwrap_or(std::num::NonZeroU32::MIN);
     let burst = rate.saturating_mul(std::num::NonZeroU32::new(2).expect("2 is not zero"));
     RateLimiter::keyed(governor::Quota::per_second(rate).allow_burst(burst))

@@ -175,3 +175,23 @@ pub struct TokensPage {
     /// Why the last creation was refused.
     pub error: Option<String>,
 }
+
+/// One proof's verdict as the verify page shows it.
+#[derive(Clone, Debug)]
+pub struct CheckView {
+    pub proof: &'static str,
+    pub holds: bool,
+    pub detail: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "verify.html")]
+pub struct VerifyPage {
+    pub layout: Layout,
+    /// The verdicts, once a file and receipt were checked.
+    pub checks: Vec<CheckView>,
+    pub checked: bool,
+    pub all_hold: bool,
+    /// Why the check could not run.
+    pub error: Option<String>,
+}

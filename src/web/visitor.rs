@@ -294,10 +294,10 @@ async fn bearer(
 }
 
 /// Routes that change nothing anyone owns, so a forged request gains nothing.
-/// `POST /tsa` issues a time-stamp for whatever hash it is sent; its content
-/// type (`application/timestamp-query`) cannot even be sent cross-site
-/// without a CORS preflight, which this service never grants.
-const CSRF_EXEMPT: &[&str] = &["/tsa"];
+/// `POST /tsa` issues a time-stamp for whatever hash it is sent (its content
+/// type cannot even be sent cross-site without a CORS preflight, which this
+/// service never grants); `POST /verify` checks a file and stores nothing.
+const CSRF_EXEMPT: &[&str] = &["/tsa", "/verify"];
 
 /// Routes whose multipart forms carry their token as the first form field.
 const MULTIPART_ROUTES: &[&str] = &["/upload"];

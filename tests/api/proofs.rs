@@ -201,3 +201,89 @@ async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
     let (ok, _) = verify_cli(dir, &[]);
     assert!(ok, "the untouched receipt still verifies");
 }
+
+#[tokio::test]
+async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    let app = db.spawn().await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    upload_with_proofs(&app, dir).await;
+    let receipt = std::fs::read(dir.join("report.receipt")).unwrap();
+    let content = std::fs::read(dir.join("report.pdf")).unwrap();
+    let form = |receipt: &[u8], content: &[u8], receipt_first: bool| {
+        let receipt = reqwest::multipart::Part::bytes(receipt.to_vec()).file_name("report.receipt");
+        let file = reqwest::multipart::Part::bytes(content.to_vec()).file_name("report.pdf");
+        let form = reqwest::multipart::Form::new();
+        if receipt_first {
+            form.part("receipt", receipt).part("file", file)
+        } else {
+            form.part("file", file).part("receipt", receipt)
+        }
+    };
+    let browser = app.browser();
+    assert_eq!(browser.get("/verify").await.status(), StatusCode::OK);
+    let page = browser
+        .http
+        .post(browser.url("/verify"))
+        .multipart(form(&receipt, &content, true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("Every proof holds") && html.matches("OK:").count() == 3,
+        "{html}"
+    );
+
+    let mut tampered = content.clone();
+    tampered[3] ^= 1;
+    let html = browser
+        .http
+        .post(browser.url("/verify"))
+        .multipart(form(&receipt, &tampered, true))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Not every proof holds") && html.contains("Failed: SHA-256"),
+        "{html}"
+    );
+
+    let script = app.script();
+    let verdict: Value = script
+        .http
+        .post(script.url("/verify"))
+        .multipart(form(&receipt, &content, true))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verdict["all_hold"], true);
+    assert_eq!(verdict["checks"].as_array().unwrap().len(), 3);
+    let misordered = script
+        .http
+        .post(script.url("/verify"))
+        .multipart(form(&receipt, &content, false))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(misordered.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let not_a_receipt = script
+        .http
+        .post(script.url("/verify"))
+        .multipart(form(b"{}", &content, true))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_a_receipt.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    assert_eq!(db.count("files").await, 1, "verifying stores nothing");
+    assert!(app.stored_files("staging").is_empty());
+}

@@ -41,7 +41,7 @@ pub async fn stamp(
             "Send a DER TimeStampReq as application/timestamp-query.".into(),
         ));
     }
-    if state.tsa_limiter.check_key(&peer.ip()).is_err() {
+    if state.public_limiter.check_key(&peer.ip()).is_err() {
         return Err(AppError::RateLimited { retry_after: 1 });
     }
     let authority = state.signers.tsa.clone();

@@ -1,0 +1,176 @@
+//! `GET/POST /verify`: check a file against its receipt in the browser, or
+//! from a script. No account is needed and nothing is stored: the file streams
+//! through the same checks `securestamp verify` runs, against the keys in the
+//! receipt.
+
+use std::net::SocketAddr;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::multipart::Field;
+use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use tokio_util::io::{StreamReader, SyncIoBridge};
+
+use crate::domain::FieldError;
+use crate::error::AppError;
+use crate::proofs::receipt::Receipt;
+use crate::state::AppState;
+use crate::verification::{self, Report, TrustedKeys};
+use crate::web::pages::{CheckView, VerifyPage};
+use crate::web::{Format, Visitor};
+
+/// A receipt is a few kilobytes.
+const RECEIPT_LIMIT: usize = 1 << 20;
+
+pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Response {
+    page(&state, &visitor, None, None).into_response()
+}
+
+pub async fn check(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    visitor: Visitor,
+    format: Format,
+    request: Request,
+) -> Result<Response, AppError> {
+    if state.public_limiter.check_key(&peer.ip()).is_err() {
+        return Err(AppError::RateLimited { retry_after: 1 });
+    }
+    let outcome = receive(&state, request).await;
+    Ok(match (format, outcome) {
+        (Format::Json, Ok(report)) => Json(json!({
+            "all_hold": report.all_hold(),
+            "checks": report.checks.iter().map(|check| json!({
+                "proof": check.proof,
+                "holds": check.outcome.is_ok(),
+                "detail": detail(&check.outcome),
+            })).collect::<Vec<_>>(),
+        }))
+        .into_response(),
+        (Format::Json, Err(error)) => return Err(error),
+        (Format::Html, Ok(report)) => page(&state, &visitor, Some(report), None).into_response(),
+        (
+            Format::Html,
+            Err(
+                error
+                @ (AppError::Invalid(_) | AppError::PayloadTooLarge | AppError::BadRequest(_)),
+            ),
+        ) => {
+            let status = error.status();
+            let mut response =
+                page(&state, &visitor, None, Some(error.to_string())).into_response();
+            *response.status_mut() = status;
+            response
+        }
+        (Format::Html, Err(error)) => return Err(error),
+    })
+}
+
+/// Reads the receipt (which must come first), then streams the file through verification.
+async fn receive(state: &AppState, request: Request) -> Result<Report, AppError> {
+    let mut multipart = Multipart::from_request(request, state).await.map_err(|_| {
+        AppError::UnsupportedMediaType(
+            "Send the receipt and the file as multipart/form-data.".into(),
+        )
+    })?;
+    let mut receipt = None;
+    while let Some(mut field) = multipart.next_field().await.map_err(bad_upload)? {
+        match field.name() {
+            Some("receipt") => {
+                let mut bytes = Vec::new();
+                while let Some(chunk) = field.chunk().await.map_err(bad_upload)? {
+                    if bytes.len() + chunk.len() > RECEIPT_LIMIT {
+                        return Err(FieldError::new(
+                            "receipt",
+                            "That is too large to be a receipt.",
+                        )
+                        .into());
+                    }
+                    bytes.extend_from_slice(&chunk);
+                }
+                let parsed = Receipt::parse(&bytes)
+                    .map_err(|e| FieldError::new("receipt", format!("{e}.")))?;
+                receipt = Some(parsed);
+            }
+            Some("file") => {
+                let Some(receipt) = receipt.take() else {
+                    return Err(
+                        FieldError::new("receipt", "Send the receipt before the file.").into(),
+                    );
+                };
+                return stream_through_verification(field, receipt).await;
+            }
+            _ => {}
+        }
+    }
+    Err(FieldError::new("file", "Choose the file and its receipt.").into())
+}
+
+/// The checks read synchronously; the upload arrives asynchronously. A
+/// bounded channel joins them, so the file is never held in memory.
+async fn stream_through_verification(
+    mut field: Field<'_>,
+    receipt: Receipt,
+) -> Result<Report, AppError> {
+    let (sender, mut receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
+    let chunks = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
+    let reader = SyncIoBridge::new(StreamReader::new(chunks));
+    let checks = tokio::task::spawn_blocking(move || {
+        verification::verify(reader, &receipt, &TrustedKeys::default())
+    });
+    let fed = async {
+        while let Some(chunk) = field.chunk().await.map_err(bad_upload)? {
+            if sender.send(Ok(chunk)).await.is_err() {
+                break;
+            }
+        }
+        Ok::<_, AppError>(())
+    }
+    .await;
+    drop(sender);
+    let report = checks.await?;
+    fed.map(|()| report)
+}
+
+fn bad_upload(error: axum::extract::multipart::MultipartError) -> AppError {
+    match error.status() {
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::BadRequest(format!(
+            "The upload was cut short or malformed: {}",
+            error.body_text()
+        )),
+    }
+}
+
+fn detail(outcome: &Result<String, String>) -> String {
+    match outcome {
+        Ok(detail) | Err(detail) => detail.clone(),
+    }
+}
+
+fn page(
+    state: &AppState,
+    visitor: &Visitor,
+    report: Option<Report>,
+    error: Option<String>,
+) -> VerifyPage {
+    let checked = report.is_some();
+    let all_hold = report.as_ref().is_some_and(Report::all_hold);
+    VerifyPage {
+        layout: visitor.layout(state, "Verify a file"),
+        checks: report
+            .into_iter()
+            .flat_map(|report| report.checks)
+            .map(|check| CheckView {
+                proof: check.proof,
+                holds: check.outcome.is_ok(),
+                detail: detail(&check.outcome),
+            })
+            .collect(),
+        checked,
+        all_hold,
+        error,
+    }
+}
