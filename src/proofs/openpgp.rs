@@ -153,6 +153,14 @@ pub struct StreamingSignature {
 }
 
 impl StreamingSignature {
+    /// Continues from a SHA-256 state that has absorbed exactly the data. A
+    /// v4 signature over binary data hashes the data, then its own trailer, so
+    /// the state that gives a file's SHA-256 also starts its signature: one
+    /// pass over the bytes serves both.
+    pub fn from_data_hash(hasher: Sha256) -> StreamingSignature {
+        StreamingSignature { hasher }
+    }
+
     /// Hashes the next piece of the data.
     pub fn update(&mut self, chunk: &[u8]) {
         self.hasher.update(chunk);
@@ -299,6 +307,23 @@ mod tests {
             signature.update(chunk);
         }
         signature.finish(key, created).unwrap()
+    }
+
+    #[test]
+    fn a_signature_can_continue_from_the_data_hash_state() {
+        let key = SigningKey::generate("Shared <shared@example.com>").unwrap();
+        let mut state = Sha256::new();
+        state.update(b"one pass over the data");
+        let signature = StreamingSignature::from_data_hash(state.clone())
+            .finish(&key, SystemTime::now())
+            .unwrap();
+        let public = key.public_key_armored().unwrap();
+        assert!(verify_detached(&public, &signature, &b"one pass over the data"[..]).is_ok());
+        assert_eq!(
+            state.finalize().as_slice(),
+            Sha256::digest(b"one pass over the data").as_slice(),
+            "the content hash is unchanged"
+        );
     }
 
     #[test]

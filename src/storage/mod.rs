@@ -157,6 +157,12 @@ impl Staging {
         Ok(())
     }
 
+    /// The SHA-256 state over the bytes so far, for a signature that goes on
+    /// from the same data ([`crate::proofs::openpgp::StreamingSignature::from_data_hash`]).
+    pub fn hash_state(&self) -> Sha256 {
+        self.hasher.clone()
+    }
+
     /// Bytes written so far.
     pub fn size(&self) -> u64 {
         self.size

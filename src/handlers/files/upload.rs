@@ -21,6 +21,7 @@ use crate::content_type::{self, SNIFF_LEN};
 use crate::db;
 use crate::domain::{FieldError, FileName};
 use crate::error::AppError;
+use crate::proofs::openpgp::StreamingSignature;
 use crate::stamping::{self, Received};
 use crate::state::AppState;
 use crate::vault;
@@ -229,7 +230,6 @@ async fn receive_file(
         )));
     }
     let mut staging = state.storage.stage().await?;
-    let mut signature = state.signers.openpgp.start();
     let mut head: Vec<u8> = Vec::new();
     let mut content_type = None;
     while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
@@ -239,8 +239,6 @@ async fn receive_file(
                 content_type = Some(decide(&name, &head)?);
             }
         }
-        // One pass: the same chunk feeds the SHA-256, the signature and the disk.
-        signature.update(&chunk);
         staging.write(&chunk).await?;
         if room.is_some_and(|room| staging.size() > room) {
             return Err(AppError::QuotaExceeded);
@@ -250,6 +248,8 @@ async fn receive_file(
         Some(decided) => decided,
         None => decide(&name, &head)?,
     };
+    // One SHA-256 pass gives the content hash and starts the OpenPGP signature.
+    let signature = StreamingSignature::from_data_hash(staging.hash_state());
     Ok(Received {
         name,
         content_type,
