@@ -192,6 +192,8 @@ pub struct VerifyPage {
     pub checks: Vec<CheckView>,
     pub checked: bool,
     pub all_hold: bool,
+    /// Proofs not checked from what was given ("OpenPGP signature: …").
+    pub not_checked: Vec<String>,
     /// Why the check could not run.
     pub error: Option<String>,
 }

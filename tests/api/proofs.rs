@@ -284,6 +284,63 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
         .unwrap();
     assert_eq!(not_a_receipt.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
+    // Only the hash: the time-stamp is checked, the signature reported as not checked.
+    let by_hash = |sha256: &str| {
+        let receipt = reqwest::multipart::Part::bytes(receipt.clone()).file_name("report.receipt");
+        reqwest::multipart::Form::new()
+            .part("receipt", receipt)
+            .text("sha256", sha256.to_owned())
+    };
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
+    let verdict: Value = script
+        .http
+        .post(script.url("/verify"))
+        .multipart(by_hash(&digest))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verdict["all_hold"], true, "{verdict}");
+    assert_eq!(verdict["checks"].as_array().unwrap().len(), 2);
+    assert_eq!(verdict["not_checked"][0]["proof"], "OpenPGP signature");
+    let other = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"something else"));
+    let verdict: Value = script
+        .http
+        .post(script.url("/verify"))
+        .multipart(by_hash(&other))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(verdict["all_hold"], false);
+    let malformed = script
+        .http
+        .post(script.url("/verify"))
+        .multipart(by_hash("xyz"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = browser
+        .http
+        .post(browser.url("/verify"))
+        .multipart(by_hash(&digest))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Every proof checked holds")
+            && html.contains("Not checked: OpenPGP signature"),
+        "{html}"
+    );
+
     assert_eq!(db.count("files").await, 1, "verifying stores nothing");
     assert!(app.stored_files("staging").is_empty());
 }

@@ -47,6 +47,10 @@ pub async fn check(
                 "holds": check.outcome.is_ok(),
                 "detail": detail(&check.outcome),
             })).collect::<Vec<_>>(),
+            "not_checked": report.not_checked.iter().map(|check| json!({
+                "proof": check.proof,
+                "detail": detail(&check.outcome),
+            })).collect::<Vec<_>>(),
         }))
         .into_response(),
         (Format::Json, Err(error)) => return Err(error),
@@ -68,7 +72,8 @@ pub async fn check(
     })
 }
 
-/// Reads the receipt (which must come first), then streams the file through verification.
+/// Reads the receipt (which must come first), then streams the file through
+/// verification, or, given only a `sha256` field, checks what a hash can show.
 async fn receive(state: &AppState, request: Request) -> Result<Report, AppError> {
     let mut multipart = Multipart::from_request(request, state).await.map_err(|_| {
         AppError::UnsupportedMediaType(
@@ -76,6 +81,7 @@ async fn receive(state: &AppState, request: Request) -> Result<Report, AppError>
         )
     })?;
     let mut receipt = None;
+    let mut sha256 = None;
     while let Some(mut field) = multipart.next_field().await.map_err(bad_upload)? {
         match field.name() {
             Some("receipt") => {
@@ -94,7 +100,20 @@ async fn receive(state: &AppState, request: Request) -> Result<Report, AppError>
                     .map_err(|e| FieldError::new("receipt", format!("{e}.")))?;
                 receipt = Some(parsed);
             }
-            Some("file") => {
+            Some("sha256") => {
+                let text = field.text().await.map_err(bad_upload)?;
+                let text = text.trim().to_ascii_lowercase();
+                if !text.is_empty() {
+                    let digest = crate::domain::ContentHash::parse(&text)
+                        .and_then(|hash| hex::decode(hash.as_str()).ok()?.try_into().ok())
+                        .ok_or_else(|| {
+                            FieldError::new("sha256", "A SHA-256 is 64 hexadecimal digits.")
+                        })?;
+                    sha256 = Some(digest);
+                }
+            }
+            // A file input left empty arrives as a part without a file name.
+            Some("file") if field.file_name().is_some_and(|name| !name.is_empty()) => {
                 let Some(receipt) = receipt.take() else {
                     return Err(
                         FieldError::new("receipt", "Send the receipt before the file.").into(),
@@ -105,7 +124,17 @@ async fn receive(state: &AppState, request: Request) -> Result<Report, AppError>
             _ => {}
         }
     }
-    Err(FieldError::new("file", "Choose the file and its receipt.").into())
+    match (receipt, sha256) {
+        (Some(receipt), Some(sha256)) => Ok(verification::verify_hash(
+            &sha256,
+            &receipt,
+            &TrustedKeys::default(),
+        )),
+        (None, _) => Err(FieldError::new("receipt", "Choose the receipt.").into()),
+        (Some(_), None) => {
+            Err(FieldError::new("file", "Choose the file, or give its SHA-256.").into())
+        }
+    }
 }
 
 /// The checks read synchronously; the upload arrives asynchronously. A
@@ -158,6 +187,11 @@ fn page(
 ) -> VerifyPage {
     let checked = report.is_some();
     let all_hold = report.as_ref().is_some_and(Report::all_hold);
+    let not_checked = report
+        .iter()
+        .flat_map(|report| &report.not_checked)
+        .map(|check| format!("{}: {}", check.proof, detail(&check.outcome)))
+        .collect();
     VerifyPage {
         layout: visitor.layout(state, "Verify a file"),
         checks: report
@@ -171,6 +205,7 @@ fn page(
             .collect(),
         checked,
         all_hold,
+        not_checked,
         error,
     }
 }
