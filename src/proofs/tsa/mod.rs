@@ -25,7 +25,10 @@ use cms::signed_data::{
 use der::asn1::{BitString, GeneralizedTime, Int, OctetString, SetOfVec, Utf8StringRef};
 use der::oid::ObjectIdentifier;
 use der::{Any, Decode, Encode, Sequence, Tag};
-use p256::ecdsa::{DerSignature, SigningKey, signature::Signer};
+use p256::ecdsa::SigningKey;
+use p256::pkcs8::EncodePrivateKey;
+use ring::rand::SystemRandom;
+use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
@@ -146,7 +149,9 @@ pub enum Failure {
 
 /// The signing key, its certificate and the policy tokens are issued under.
 pub struct Authority {
-    key: SigningKey,
+    /// The same key as ring's key pair, whose assembly signs many times faster.
+    signer: EcdsaKeyPair,
+    random: SystemRandom,
     certificate: Certificate,
     /// SHA-256 of the certificate's DER, for ESSCertIDv2.
     certificate_hash: [u8; 32],
@@ -172,8 +177,16 @@ impl Authority {
             ));
         }
         let certificate_hash = Sha256::digest(certificate.to_der()?).into();
+        let pkcs8 = key
+            .to_pkcs8_der()
+            .map_err(|e| TsaError::Certificate(format!("key: {e}")))?;
+        let random = SystemRandom::new();
+        let signer =
+            EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_bytes(), &random)
+                .map_err(|e| TsaError::Certificate(format!("key: {e}")))?;
         Ok(Authority {
-            key,
+            signer,
+            random,
             certificate,
             certificate_hash,
             policy,
@@ -270,7 +283,10 @@ impl Authority {
         .to_der()?;
 
         let attributes = self.signed_attributes(&tst_info, gen_time)?;
-        let signature: DerSignature = self.key.sign(&attributes.to_der()?);
+        let signature = self
+            .signer
+            .sign(&self.random, &attributes.to_der()?)
+            .map_err(|_| TsaError::Certificate("ECDSA signing failed".into()))?;
         let sha256 = AlgorithmIdentifierOwned {
             oid: HashAlgorithm::Sha256.oid(),
             parameters: None,
@@ -287,7 +303,7 @@ impl Authority {
                 oid: ECDSA_WITH_SHA256,
                 parameters: None,
             },
-            signature: OctetString::new(signature.as_bytes())?,
+            signature: OctetString::new(signature.as_ref())?,
             unsigned_attrs: None,
         };
         let certificates = if request.include_certificate {
