@@ -38,6 +38,8 @@ curl -s -H 'Content-Type: application/timestamp-query' --data-binary @"$work/req
 curl -s "$base/keys/tsa-chain.pem" -o "$work/chain.pem"
 openssl ts -verify -queryfile "$work/request.tsq" -in "$work/reply.tsr" -CAfile "$work/chain.pem" >/dev/null 2>&1
 
+# The same server's ceiling for a request that signs nothing, with wrk on the same cores.
+read -r health_rate _ < <(wrk -t2 -c32 -d"${duration}s" --latency "$base/healthz" | awk '/Requests\/sec/ {r=$2} / 99%/ {p=$2} END {print r, p}')
 read -r rate p99 < <(wrk -t2 -c32 -d"${duration}s" --latency -s "$work/post.lua" "$base/tsa" | awk '/Requests\/sec/ {r=$2} / 99%/ {p=$2} END {print r, p}')
 target=$(python3 -c "print(round(0.5 * $openssl_rate * $(nproc)))")
 cat <<REPORT
@@ -46,5 +48,6 @@ cat <<REPORT
 |---|---|
 | openssl speed ecdsap256, signatures/s on one core | ${openssl_rate} |
 | target: 50 % of that × $(nproc) cores | ${target} stamps/s |
+| GET /healthz, same server and middleware (the HTTP ceiling here) | ${health_rate} req/s |
 | POST /tsa (wrk, 32 connections, ${duration} s) | ${rate} stamps/s, p99 ${p99} |
 REPORT

@@ -44,11 +44,11 @@ pub async fn stamp(
     if state.public_limiter.check_key(&peer.ip()).is_err() {
         return Err(AppError::RateLimited { retry_after: 1 });
     }
-    let authority = state.signers.tsa.clone();
-    let reply = tokio::task::spawn_blocking(move || {
-        authority.respond(&body, SystemTime::now(), rand::random())
-    })
-    .await?;
+    // One ECDSA signature (about 20 µs with ring) is cheaper than a hop to the blocking pool.
+    let reply = state
+        .signers
+        .tsa
+        .respond(&body, SystemTime::now(), rand::random());
     let mut response = reply.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
