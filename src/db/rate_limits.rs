@@ -18,7 +18,7 @@ pub async fn hit(
     window: i64,
 ) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
-    let window_start = now - now.rem_euclid(window);
+    let start = window_start(now, window);
     let upsert = match backend {
         DbBackend::MySql => {
             "INSERT INTO rate_limits (bucket, window_start, hits) VALUES (?, ?, 1) \
@@ -32,7 +32,7 @@ pub async fn hit(
              window_start = excluded.window_start"
         }
     };
-    db.execute_raw(raw(backend, upsert, [bucket.into(), window_start.into()]))
+    db.execute_raw(raw(backend, upsert, [bucket.into(), start.into()]))
         .await?;
     hits(db, bucket, now, window).await
 }
@@ -45,10 +45,10 @@ pub async fn hits(
     window: i64,
 ) -> Result<i64, DbErr> {
     let backend = db.get_database_backend();
-    let window_start = now - now.rem_euclid(window);
+    let start = window_start(now, window);
     let select = "SELECT hits FROM rate_limits WHERE bucket = ? AND window_start = ?";
     let row = db
-        .query_one_raw(raw(backend, select, [bucket.into(), window_start.into()]))
+        .query_one_raw(raw(backend, select, [bucket.into(), start.into()]))
         .await?;
     row.map_or(Ok(0), |row| row.try_get::<i64>("", "hits"))
 }
@@ -76,4 +76,9 @@ pub async fn delete_stale(db: &DatabaseConnection, cutoff: i64) -> Result<u64, D
         ))
         .await?;
     Ok(deleted.rows_affected())
+}
+
+/// Windows start at multiples of their length.
+fn window_start(now: i64, window: i64) -> i64 {
+    now - now.rem_euclid(window)
 }

@@ -306,18 +306,18 @@ const MULTIPART_ROUTES: &[&str] = &["/upload"];
 /// be gigabytes, so it is not read here. The handler must call
 /// [`DeferredCsrf::accepts`] before it acts on anything after that field.
 fn defers_its_token(request: &Request) -> bool {
-    let multipart = request
+    has_content_type(request, "multipart/form-data")
+        && !request.headers().contains_key("x-csrf-token")
+        && MULTIPART_ROUTES.contains(&request.uri().path())
+}
+
+/// Whether the body's media type is `media_type` (parameters and case aside).
+fn has_content_type(request: &Request, media_type: &str) -> bool {
+    request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .to_ascii_lowercase()
-                .starts_with("multipart/form-data")
-        });
-    multipart
-        && !request.headers().contains_key("x-csrf-token")
-        && MULTIPART_ROUTES.contains(&request.uri().path())
+        .is_some_and(|value| value.to_ascii_lowercase().starts_with(media_type))
 }
 
 /// The token a deferred multipart form must carry in its `csrf_token` field.
@@ -341,16 +341,9 @@ async fn presented_token(request: Request) -> Result<(Request, Option<String>), 
         let token = value.to_str().map(str::to_owned).ok();
         return Ok((request, token));
     }
-    let is_form = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| {
-            value
-                .to_ascii_lowercase()
-                .starts_with("application/x-www-form-urlencoded")
-        });
-    if !is_form || request.method() == Method::GET {
+    if !has_content_type(&request, "application/x-www-form-urlencoded")
+        || request.method() == Method::GET
+    {
         return Ok((request, None));
     }
     let declared = request

@@ -9,27 +9,22 @@ use axum::response::{IntoResponse, Response};
 use crate::state::AppState;
 
 pub async fn tsa_chain(State(state): State<AppState>) -> Response {
-    let mut response = state.tsa_chain.to_string().into_response();
-    let headers = response.headers_mut();
     // RFC 8555 §9.1's media type for a PEM certificate chain.
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pem-certificate-chain"),
-    );
-    headers.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("public, max-age=3600"),
-    );
-    response
+    public_key(
+        state.tsa_chain.to_string(),
+        "application/pem-certificate-chain",
+    )
 }
 
 pub async fn openpgp(State(state): State<AppState>) -> Response {
-    let mut response = state.openpgp_public.to_string().into_response();
+    public_key(state.openpgp_public.to_string(), "application/pgp-keys")
+}
+
+/// Keys change only when an operator replaces them: an hour of caching is safe.
+fn public_key(body: String, content_type: &'static str) -> Response {
+    let mut response = body.into_response();
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pgp-keys"),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=3600"),
