@@ -5,7 +5,9 @@
 //! - [`openpgp`]: the server's OpenPGP key and streamed detached signatures
 //!   (RFC 9580 v4 signatures, EdDSALegacy keys GnuPG 2.2 reads).
 //! - [`receipt`]: the JSON document that bundles one file's proofs.
+//! - [`tlog`]: Merkle tree hashes and proofs of the transparency log (RFC 6962/9162).
 
 pub mod openpgp;
 pub mod receipt;
+pub mod tlog;
 pub mod tsa;
