@@ -6,6 +6,11 @@
 //! Proofs are generated here over a slice of leaf hashes, following the RFC's
 //! recursive definitions (`PATH`, `PROOF`/`SUBPROOF`); verification follows
 //! RFC 9162's iterative algorithms, so the two halves check each other.
+//! [`note`] and [`checkpoint`] hold the C2SP formats the log signs its tree
+//! heads in.
+
+pub mod checkpoint;
+pub mod note;
 
 use sha2::{Digest, Sha256};
 
