@@ -223,13 +223,7 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
     };
     let browser = app.browser();
     assert_eq!(browser.get("/verify").await.status(), StatusCode::OK);
-    let page = browser
-        .http
-        .post(browser.url("/verify"))
-        .multipart(form(&receipt, &content, true))
-        .send()
-        .await
-        .unwrap();
+    let page = post_verify(&browser, form(&receipt, &content, true)).await;
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(
@@ -239,13 +233,8 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
 
     let mut tampered = content.clone();
     tampered[3] ^= 1;
-    let html = browser
-        .http
-        .post(browser.url("/verify"))
-        .multipart(form(&receipt, &tampered, true))
-        .send()
+    let html = post_verify(&browser, form(&receipt, &tampered, true))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -255,33 +244,16 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
     );
 
     let script = app.script();
-    let verdict: Value = script
-        .http
-        .post(script.url("/verify"))
-        .multipart(form(&receipt, &content, true))
-        .send()
+    let verdict: Value = post_verify(&script, form(&receipt, &content, true))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(verdict["all_hold"], true);
     assert_eq!(verdict["checks"].as_array().unwrap().len(), 3);
-    let misordered = script
-        .http
-        .post(script.url("/verify"))
-        .multipart(form(&receipt, &content, false))
-        .send()
-        .await
-        .unwrap();
+    let misordered = post_verify(&script, form(&receipt, &content, false)).await;
     assert_eq!(misordered.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let not_a_receipt = script
-        .http
-        .post(script.url("/verify"))
-        .multipart(form(b"{}", &content, true))
-        .send()
-        .await
-        .unwrap();
+    let not_a_receipt = post_verify(&script, form(b"{}", &content, true)).await;
     assert_eq!(not_a_receipt.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
     // Only the hash: the time-stamp is checked, the signature reported as not checked.
@@ -292,13 +264,8 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
             .text("sha256", sha256.to_owned())
     };
     let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
-    let verdict: Value = script
-        .http
-        .post(script.url("/verify"))
-        .multipart(by_hash(&digest))
-        .send()
+    let verdict: Value = post_verify(&script, by_hash(&digest))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
@@ -306,32 +273,16 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
     assert_eq!(verdict["checks"].as_array().unwrap().len(), 2);
     assert_eq!(verdict["not_checked"][0]["proof"], "OpenPGP signature");
     let other = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"something else"));
-    let verdict: Value = script
-        .http
-        .post(script.url("/verify"))
-        .multipart(by_hash(&other))
-        .send()
+    let verdict: Value = post_verify(&script, by_hash(&other))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(verdict["all_hold"], false);
-    let malformed = script
-        .http
-        .post(script.url("/verify"))
-        .multipart(by_hash("xyz"))
-        .send()
-        .await
-        .unwrap();
+    let malformed = post_verify(&script, by_hash("xyz")).await;
     assert_eq!(malformed.status(), StatusCode::UNPROCESSABLE_ENTITY);
-    let html = browser
-        .http
-        .post(browser.url("/verify"))
-        .multipart(by_hash(&digest))
-        .send()
+    let html = post_verify(&browser, by_hash(&digest))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -343,4 +294,14 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
 
     assert_eq!(db.count("files").await, 1, "verifying stores nothing");
     assert!(app.stored_files("staging").is_empty());
+}
+
+async fn post_verify(client: &Client, form: reqwest::multipart::Form) -> reqwest::Response {
+    client
+        .http
+        .post(client.url("/verify"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
 }
