@@ -4,7 +4,6 @@ pub mod login;
 pub mod logout;
 pub mod register;
 
-use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Value, json};
 
@@ -34,15 +33,6 @@ pub fn redirect_with_flash(
     cookies::set(
         &mut response,
         &cookies::flash(&state.keys, secure, &[flash]),
-    );
-    response
-}
-
-/// Marks a response that must never be stored by a cache or the browser.
-pub fn no_store(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-store"),
     );
     response
 }
