@@ -211,6 +211,7 @@ impl From<crate::vault::VaultError> for AppError {
         match error {
             crate::vault::VaultError::Db(error) => error.into(),
             crate::vault::VaultError::Io(error) => error.into(),
+            crate::vault::VaultError::QuotaExceeded => AppError::QuotaExceeded,
         }
     }
 }

@@ -27,6 +27,8 @@ pub enum VaultError {
     Db(#[from] DbErr),
     #[error("storage: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the upload would exceed the user's quota")]
+    QuotaExceeded,
 }
 
 /// What a file row records besides its content.
@@ -46,12 +48,16 @@ pub struct Upload {
 }
 
 /// Stores all `uploads` for `user_id` at `uploaded_at`, or none of them.
+///
+/// With a `quota`, the user's row is locked first and their usage counted
+/// inside the transaction, so two uploads at once cannot both pass it.
 pub async fn store(
     db: &DatabaseConnection,
     storage: &Storage,
     user_id: i32,
     uploads: Vec<Upload>,
     uploaded_at: chrono::NaiveDateTime,
+    quota: Option<u64>,
 ) -> Result<Vec<File>, VaultError> {
     let (records, staged): (Vec<FileRecord>, Vec<StagedFile>) = uploads
         .into_iter()
@@ -67,6 +73,14 @@ pub async fn store(
     let txn = db.begin().await?;
     let mut placed: Vec<ContentHash> = Vec::new();
     let outcome = async {
+        if let Some(quota) = quota {
+            db::users::lock(&txn, user_id).await?;
+            let used = u64::try_from(db::files::usage(&txn, user_id).await?).unwrap_or(0);
+            let adding: u64 = contents.iter().map(|(_, size)| size).sum();
+            if used.saturating_add(adding) > quota {
+                return Err(VaultError::QuotaExceeded);
+            }
+        }
         for index in order {
             let (hash, size) = &contents[index];
             db::blobs::claim(&txn, hash, *size as i64).await?;
@@ -119,6 +133,7 @@ pub async fn delete(
     id: FileId,
 ) -> Result<bool, VaultError> {
     let txn = db.begin().await?;
+    db::users::lock(&txn, user_id).await?;
     let Some(file) = db::files::delete(&txn, user_id, id).await? else {
         txn.rollback().await?;
         return Ok(false);

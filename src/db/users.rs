@@ -2,8 +2,8 @@
 
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr,
-    EntityTrait, NotSet, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait,
+    DatabaseConnection, DbErr, EntityTrait, NotSet, QueryFilter,
 };
 
 use super::entities::users::{self, Entity as Users};
@@ -105,5 +105,21 @@ pub async fn set_password_hash(
         .filter(users::Column::Id.eq(id))
         .exec(db)
         .await?;
+    Ok(())
+}
+
+/// Locks the user's row until the transaction ends, with a write that
+/// changes nothing: a row lock on MySQL and PostgreSQL, and on SQLite the
+/// database's write lock, taken before the transaction reads (a deferred
+/// SQLite transaction that reads first and writes later fails when another
+/// writer got in between). Per-user checks then run one request at a time.
+pub async fn lock(conn: &impl ConnectionTrait, id: i32) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    conn.execute_raw(super::raw(
+        backend,
+        "UPDATE users SET id = id WHERE id = ?",
+        [id.into()],
+    ))
+    .await?;
     Ok(())
 }

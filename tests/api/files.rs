@@ -355,3 +355,20 @@ on_every_database! {
         assert_eq!(db.count("blobs").await, 1);
     }
 }
+
+on_every_database! {
+    async fn two_uploads_at_once_cannot_both_pass_the_quota(db) {
+        let app = db.spawn_with(&[("USER_QUOTA_BYTES", "1000")]).await;
+        let (script, csrf) = app.signed_in_script("quota").await;
+        let (a, b) = tokio::join!(
+            script.upload(&csrf, &[("a.txt", &[b'a'; 600])]),
+            script.upload(&csrf, &[("b.txt", &[b'b'; 600])]),
+        );
+        let mut statuses = [a.status(), b.status()];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::CREATED, StatusCode::INSUFFICIENT_STORAGE]);
+        assert_eq!(db.count("files").await, 1);
+        assert_eq!(app.stored_files("objects").len(), 1, "the refused upload's content was removed");
+        assert!(app.stored_files("staging").is_empty());
+    }
+}

@@ -87,7 +87,16 @@ pub async fn submit(
         .await
         .map_err(|error| AppError::Internal(error.into()))?;
     let uploaded_at = chrono::DateTime::<chrono::Utc>::from(stamped_at).naive_utc();
-    let stored = vault::store(&state.db, &state.storage, user.id, uploads, uploaded_at).await;
+    let quota = state.config.user_quota_bytes;
+    let stored = vault::store(
+        &state.db,
+        &state.storage,
+        user.id,
+        uploads,
+        uploaded_at,
+        quota,
+    )
+    .await;
     let files = match stored {
         Ok(files) => files,
         Err(error) => return refuse(&state, &visitor, format, error.into()),
