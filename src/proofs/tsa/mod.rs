@@ -12,7 +12,7 @@ mod certificates;
 mod verify;
 
 pub use certificates::{IssuedChain, issue_chain};
-pub use verify::{VerifiedToken, VerifyError, verify_reply};
+pub use verify::{VerifiedToken, VerifyError, token_of, verify_reply};
 
 use std::time::SystemTime;
 
@@ -200,16 +200,28 @@ impl Authority {
     /// Answers a DER `TimeStampReq` with a DER `TimeStampResp`: granted, or a
     /// rejection with the reason. `serial` must be unique (128 random bits).
     pub fn respond(&self, request: &[u8], now: SystemTime, serial: [u8; 16]) -> Vec<u8> {
-        let outcome = self.parse_request(request).and_then(|request| {
-            self.stamp(&request, now, serial).map_err(|_| Refusal {
-                failure: Failure::SystemFailure,
-                text: "the time-stamp could not be produced",
-            })
-        });
-        match outcome {
+        match self.issue(request, now, serial) {
             Ok(stamp) => stamp.response,
-            Err(refusal) => rejection(refusal),
+            Err(rejection) => rejection,
         }
+    }
+
+    /// Like [`Authority::respond`], but keeps a granted token's facts: the
+    /// stamp, or the DER rejection reply.
+    pub fn issue(
+        &self,
+        request: &[u8],
+        now: SystemTime,
+        serial: [u8; 16],
+    ) -> Result<Stamp, Vec<u8>> {
+        self.parse_request(request)
+            .and_then(|request| {
+                self.stamp(&request, now, serial).map_err(|_| Refusal {
+                    failure: Failure::SystemFailure,
+                    text: "the time-stamp could not be produced",
+                })
+            })
+            .map_err(rejection)
     }
 
     /// Reads a `TimeStampReq` (RFC 3161 §2.4.1) into what [`Authority::stamp`] needs.
@@ -393,7 +405,14 @@ struct EssCertIdV2 {
 }
 
 /// A DER INTEGER that reads as positive whatever the top bit of `bytes`.
+/// A DER INTEGER of the unsigned big-endian `bytes`: minimal, so leading
+/// zero bytes go, and one comes back in front of a set high bit.
 fn positive_int(bytes: &[u8]) -> Result<Int, der::Error> {
+    let start = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len().saturating_sub(1));
+    let bytes = &bytes[start..];
     let mut padded = Vec::with_capacity(bytes.len() + 1);
     if bytes.first().is_some_and(|b| b & 0x80 != 0) {
         padded.push(0);

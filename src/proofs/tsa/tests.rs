@@ -99,3 +99,35 @@ fn tokens_state_what_was_asked_at_the_time_given() {
         UNIX_EPOCH + Duration::from_secs(1_790_000_000)
     );
 }
+
+#[test]
+fn serials_with_leading_zero_bytes_are_encoded_minimally() {
+    let tsa = authority();
+    for serial in [
+        [0; 16],
+        [0x00, 0x14, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9],
+        {
+            let mut s = [0; 16];
+            s[1] = 0x80;
+            s
+        },
+    ] {
+        let reply = tsa.respond(&request(SHA256, &[7; 32], None), UNIX_EPOCH, serial);
+        let (token, _) = super::token_of(&reply).expect("the token is DER");
+        let signed = SignedData::from_der(
+            &cms::content_info::ContentInfo::from_der(&token)
+                .unwrap()
+                .content
+                .to_der()
+                .unwrap(),
+        )
+        .unwrap();
+        let info = TstInfo::from_der(signed.encap_content_info.econtent.unwrap().value()).unwrap();
+        let expected: Vec<u8> = match serial.iter().position(|b| *b != 0) {
+            None => vec![0],
+            Some(at) if serial[at] & 0x80 != 0 => [&[0][..], &serial[at..]].concat(),
+            Some(at) => serial[at..].to_vec(),
+        };
+        assert_eq!(info.serial_number.as_bytes(), expected);
+    }
+}
