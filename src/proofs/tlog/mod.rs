@@ -7,10 +7,16 @@
 //! recursive definitions (`PATH`, `PROOF`/`SUBPROOF`); verification follows
 //! RFC 9162's iterative algorithms, so the two halves check each other.
 //! [`note`] and [`checkpoint`] hold the C2SP formats the log signs its tree
-//! heads in.
+//! heads in, [`proof`] the C2SP proof format receipts carry, [`tiles`] the
+//! C2SP layout the log is published in, [`stored`] the tree as the database
+//! keeps it, and [`entry`] what the log records for each stamp.
 
 pub mod checkpoint;
+pub mod entry;
 pub mod note;
+pub mod proof;
+pub mod stored;
+pub mod tiles;
 
 use sha2::{Digest, Sha256};
 
