@@ -51,6 +51,8 @@ pub enum AppError {
     RateLimited { retry_after: u64 },
     #[error("The service is temporarily unavailable. Try again shortly.")]
     Unavailable(#[source] anyhow::Error),
+    #[error("This is still being prepared. Try again in {retry_after} second(s).")]
+    NotReady { retry_after: u64 },
     #[error("Something went wrong on our side.")]
     Internal(#[source] anyhow::Error),
 }
@@ -71,7 +73,7 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::QuotaExceeded | AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,6 +97,7 @@ impl AppError {
             AppError::QuotaExceeded => "quota_exceeded",
             AppError::StorageFull => "storage_full",
             AppError::Unavailable(_) => "service_unavailable",
+            AppError::NotReady { .. } => "not_ready",
             AppError::Internal(_) => "internal_error",
         }
     }
@@ -171,7 +174,7 @@ impl IntoResponse for AppError {
         let mut response = self.info().json_response();
         let headers = response.headers_mut();
         match self {
-            AppError::RateLimited { retry_after } => {
+            AppError::RateLimited { retry_after } | AppError::NotReady { retry_after } => {
                 headers.insert(axum::http::header::RETRY_AFTER, retry_after.into());
             }
             AppError::InvalidToken => {
@@ -219,5 +222,12 @@ impl From<crate::vault::VaultError> for AppError {
 impl From<tokio::task::JoinError> for AppError {
     fn from(error: tokio::task::JoinError) -> Self {
         AppError::Internal(error.into())
+    }
+}
+
+/// A stamp whose log entry could not be stored is not issued: try again later.
+impl From<crate::transparency::LogError> for AppError {
+    fn from(error: crate::transparency::LogError) -> Self {
+        AppError::Unavailable(error.into())
     }
 }

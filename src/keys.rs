@@ -16,6 +16,7 @@ use x509_cert::Certificate;
 use x509_cert::der::EncodePem;
 
 use crate::proofs::openpgp;
+use crate::proofs::tlog::note::NoteSigner;
 use crate::proofs::tsa::{Authority, issue_chain};
 
 /// The time-stamp authority and its public certificate chain (TSA first, then the root).
@@ -102,6 +103,41 @@ pub fn openpgp(data_dir: &Path, user_id: &str) -> Result<OpenPgpKeys, String> {
     })
 }
 
+/// The transparency log's Ed25519 note key and its verifier key string.
+pub struct LogKeys {
+    pub signer: NoteSigner,
+    pub verifier_key: String,
+}
+
+/// Loads the log key, creating one named `origin` first if there is none.
+/// The key's name is the log's origin for good: checkpoints name it, and
+/// verifiers' key strings carry it. The caller checks a configured origin
+/// against the loaded key's.
+pub fn log(data_dir: &Path, origin: &str) -> Result<LogKeys, String> {
+    let dir = data_dir.join("keys").join("log");
+    if !dir.join("key.vkey").exists() {
+        let signer = NoteSigner::generate(origin).map_err(|e| format!("LOG_ORIGIN: {e}"))?;
+        let private = signer.private_key();
+        let public = format!("{}\n", signer.verifier_key());
+        install(
+            &dir,
+            &[
+                ("key", private.as_bytes(), true),
+                ("key.vkey", public.as_bytes(), false),
+            ],
+        )?;
+        tracing::info!(path = %dir.display(), verifier_key = signer.verifier_key(), "generated the transparency log's key");
+    }
+    let private = std::fs::read_to_string(dir.join("key"))
+        .map_err(|e| format!("cannot read {}: {e}", dir.join("key").display()))?;
+    let signer =
+        NoteSigner::from_private_key(private.trim()).map_err(|e| format!("keys/log/key: {e}"))?;
+    Ok(LogKeys {
+        verifier_key: signer.verifier_key(),
+        signer,
+    })
+}
+
 /// Writes `files` into a new folder and renames it to `target`; if another
 /// process got there first, its set is kept and ours discarded.
 fn install(target: &Path, files: &[(&str, &[u8], bool)]) -> Result<(), String> {
@@ -161,5 +197,17 @@ mod tests {
         let mode =
             std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(key).unwrap().permissions());
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn the_log_key_keeps_the_name_it_was_made_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = log(dir.path(), "vault.example/log").unwrap();
+        let second = log(dir.path(), "another.example/log").unwrap();
+        assert_eq!(first.verifier_key, second.verifier_key);
+        assert_eq!(second.signer.name(), "vault.example/log");
+        assert!(first.verifier_key.starts_with("vault.example/log+"));
+        let public = std::fs::read_to_string(dir.path().join("keys/log/key.vkey")).unwrap();
+        assert_eq!(public.trim(), first.verifier_key);
     }
 }

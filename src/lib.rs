@@ -19,6 +19,7 @@ pub mod stamping;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod transparency;
 pub mod vault;
 pub mod verification;
 pub mod web;

@@ -1,12 +1,14 @@
 //! Issuing an upload's proofs: an RFC 3161 token over its SHA-256 and an
 //! OpenPGP signature over its bytes, both stating the same instant, which
-//! becomes the file's `uploaded_at`.
+//! becomes the file's `uploaded_at`; and the transparency log's entry for
+//! the token, stored with the file.
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::domain::FileName;
 use crate::proofs::openpgp::{self, StreamingSignature};
+use crate::proofs::tlog::entry::stamp_entry;
 use crate::proofs::tsa::{Authority, HashAlgorithm, StampRequest};
 use crate::storage::StagedFile;
 use crate::vault::{FileRecord, Upload};
@@ -63,6 +65,7 @@ pub async fn stamp_all(
                         content_type: file.content_type,
                         timestamp_reply: stamp.response,
                         openpgp_signature: signature,
+                        log_entry: stamp_entry(stamp.gen_time, &stamp.token),
                     },
                     staged: file.staged,
                 })

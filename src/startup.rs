@@ -11,9 +11,11 @@ use tokio::net::TcpListener;
 
 use crate::auth::{Keys, PasswordHasher};
 use crate::config::{Config, ConfigError};
+use crate::proofs::tlog::note::NoteVerifier;
 use crate::stamping::Signers;
 use crate::state::AppState;
 use crate::storage::Storage;
+use crate::transparency::TransparencyLog;
 use crate::web::visitor::{secs, unix_now};
 
 /// A configured, migrated server bound to its address, not yet serving.
@@ -36,8 +38,10 @@ impl Application {
                 format!("cannot prepare {}: {e}", config.upload_folder.display()),
             )
         })?;
-        let (tsa, openpgp) = load_keys(&config).await?;
+        let (tsa, openpgp, log) = load_keys(&config).await?;
+        check_log_key(&db, &log, &config).await?;
         let state = AppState {
+            log: TransparencyLog::new(db.clone(), log),
             storage,
             signers: Signers {
                 tsa: Arc::new(tsa.authority),
@@ -67,6 +71,7 @@ impl Application {
     ) -> anyhow::Result<()> {
         let sweeper = tokio::spawn(sweep(self.state.clone()));
         let orphans = tokio::spawn(collect_orphans(self.state.clone()));
+        let log_tasks = self.state.log.spawn();
         // The peer address feeds per-client budgets such as `POST /tsa`'s.
         let service =
             crate::router::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
@@ -75,6 +80,9 @@ impl Application {
             .await;
         sweeper.abort();
         orphans.abort();
+        for task in log_tasks {
+            task.abort();
+        }
         served.context("serving failed")
     }
 }
@@ -83,20 +91,40 @@ impl Application {
 /// generation and parsing are CPU work, kept off the async threads.
 async fn load_keys(
     config: &Config,
-) -> anyhow::Result<(crate::keys::TsaKeys, crate::keys::OpenPgpKeys)> {
+) -> anyhow::Result<(
+    crate::keys::TsaKeys,
+    crate::keys::OpenPgpKeys,
+    crate::keys::LogKeys,
+)> {
     let data_dir = config.data_dir.clone();
     let policy = config.tsa_policy;
     let user_id = config.gpg_user.clone();
-    let (tsa, openpgp) = tokio::task::spawn_blocking(move || {
+    let origin = config.default_log_origin();
+    let (tsa, openpgp, log) = tokio::task::spawn_blocking(move || {
         (
             crate::keys::tsa(&data_dir, policy),
             crate::keys::openpgp(&data_dir, &user_id),
+            crate::keys::log(&data_dir, &origin),
         )
     })
     .await
     .context("key loading panicked")?;
     let tsa = tsa.map_err(|m| ConfigError::new("DATA_DIR", m))?;
     let openpgp = openpgp.map_err(|m| ConfigError::new("DATA_DIR", m))?;
+    let log = log.map_err(|m| ConfigError::new("DATA_DIR", m))?;
+    if let Some(origin) = &config.log_origin
+        && origin != log.signer.name()
+    {
+        return Err(ConfigError::new(
+            "LOG_ORIGIN",
+            format!(
+                "the log key in {} was made for `{}`; a log keeps its name for good, so set LOG_ORIGIN to that (or unset it)",
+                config.data_dir.join("keys/log").display(),
+                log.signer.name()
+            ),
+        )
+        .into());
+    }
     if openpgp.key.user_id() != config.gpg_user {
         return Err(ConfigError::new(
             "GPG_USER",
@@ -108,7 +136,34 @@ async fn load_keys(
         )
         .into());
     }
-    Ok((tsa, openpgp))
+    Ok((tsa, openpgp, log))
+}
+
+/// One log, one key: a server whose log key did not sign the database's
+/// checkpoint would fork what monitors see, so it does not start.
+async fn check_log_key(
+    db: &sea_orm::DatabaseConnection,
+    keys: &crate::keys::LogKeys,
+    config: &Config,
+) -> anyhow::Result<()> {
+    let head = crate::db::log::head(db)
+        .await
+        .context("cannot read the transparency log's head")?;
+    let Some(checkpoint) = head.checkpoint else {
+        return Ok(());
+    };
+    let verifier = NoteVerifier::parse(&keys.verifier_key).context("the log's verifier key")?;
+    if verifier.open(&checkpoint).is_err() {
+        return Err(ConfigError::new(
+            "DATA_DIR",
+            format!(
+                "the transparency log in this database is signed by another key than {} holds; every server of one database needs the same keys folder",
+                config.data_dir.join("keys/log").display()
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Deletes dead sessions, stale rate-limit counters, abandoned staged uploads

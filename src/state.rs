@@ -11,6 +11,7 @@ use crate::auth::{Keys, PasswordHasher};
 use crate::config::Config;
 use crate::stamping::Signers;
 use crate::storage::Storage;
+use crate::transparency::TransparencyLog;
 
 /// Cheap to clone: everything inside is shared.
 #[derive(Clone)]
@@ -26,6 +27,8 @@ pub struct AppState {
     pub openpgp_public: Arc<str>,
     /// Its certificate chain in PEM, TSA first.
     pub tsa_chain: Arc<str>,
+    /// The transparency log every stamp goes into.
+    pub log: TransparencyLog,
     /// Per-address budget for the public `POST /tsa` and `POST /verify`, in this process.
     pub public_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }

@@ -39,6 +39,8 @@ pub struct FileRecord {
     pub timestamp_reply: Vec<u8>,
     /// ASCII-armored OpenPGP detached signature over the content.
     pub openpgp_signature: String,
+    /// What the transparency log records for the stamp.
+    pub log_entry: Vec<u8>,
 }
 
 /// A file ready to be committed to the vault: its row and its staged content.
@@ -94,6 +96,8 @@ pub async fn store(
         }
         let mut rows = Vec::with_capacity(records.len());
         for (record, (hash, size)) in records.into_iter().zip(&contents) {
+            let leaf = crate::proofs::tlog::leaf_hash(&record.log_entry);
+            let log_entry_id = db::log::insert_entry(&txn, &leaf, &record.log_entry).await?;
             let new = NewFile {
                 user_id,
                 name: &record.name,
@@ -104,6 +108,7 @@ pub async fn store(
                 uploaded_at,
                 timestamp_reply: record.timestamp_reply,
                 openpgp_signature: record.openpgp_signature,
+                log_entry_id,
             };
             rows.push(db::files::insert(&txn, new).await?);
         }

@@ -11,8 +11,12 @@ use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 use crate::proofs::openpgp;
-use crate::proofs::receipt::Receipt;
-use crate::proofs::tsa;
+use crate::proofs::receipt::{LogProof, Receipt};
+use crate::proofs::tlog::checkpoint::Checkpoint;
+use crate::proofs::tlog::entry::stamp_entry;
+use crate::proofs::tlog::note::NoteVerifier;
+use crate::proofs::tlog::proof::TlogProof;
+use crate::proofs::{tlog, tsa};
 
 /// One proof's verdict: what holds, or why not.
 #[derive(Clone, Debug)]
@@ -42,6 +46,8 @@ pub struct TrustedKeys {
     pub tsa_chain: Option<String>,
     /// The ASCII-armored OpenPGP public key.
     pub openpgp_key: Option<String>,
+    /// The transparency log's C2SP verifier key, `<origin>+<key id>+<base64>`.
+    pub log_key: Option<String>,
 }
 
 /// Reads `data` once, hashing it for the time-stamp while the OpenPGP
@@ -123,10 +129,12 @@ pub fn verify(data: impl Read, receipt: &Receipt, keys: &TrustedKeys) -> Report 
             )),
         },
     });
-    Report {
+    let mut report = Report {
         checks,
         not_checked: Vec::new(),
-    }
+    };
+    check_log(&mut report, receipt, keys);
+    report
 }
 
 /// The checks that need only the file's SHA-256: the hash against the
@@ -139,7 +147,7 @@ pub fn verify_hash(sha256: &[u8; 32], receipt: &Receipt, keys: &TrustedKeys) -> 
         .tsa_chain
         .as_deref()
         .unwrap_or(&receipt.rfc3161.certificate_chain);
-    Report {
+    let mut report = Report {
         checks: vec![
             Check {
                 proof: "SHA-256",
@@ -160,7 +168,66 @@ pub fn verify_hash(sha256: &[u8; 32], receipt: &Receipt, keys: &TrustedKeys) -> 
             proof: "OpenPGP signature",
             outcome: Err("it covers the file's bytes: give the file to check it".into()),
         }],
+    };
+    check_log(&mut report, receipt, keys);
+    report
+}
+
+/// Adds the transparency log's verdict: checked when the receipt has the
+/// log's proof (version 2 on), a failure when a version 2 receipt lacks it.
+fn check_log(report: &mut Report, receipt: &Receipt, keys: &TrustedKeys) {
+    const PROOF: &str = "transparency log";
+    match &receipt.log {
+        Some(log) => {
+            let key = keys.log_key.as_deref().unwrap_or(&log.verifier_key);
+            let given = if keys.log_key.is_some() {
+                ""
+            } else {
+                " (key from the receipt)"
+            };
+            report.checks.push(Check {
+                proof: PROOF,
+                outcome: verify_log(receipt, log, key.trim()).map(|ok| format!("{ok}{given}")),
+            });
+        }
+        None if receipt.version >= 2 => report.checks.push(Check {
+            proof: PROOF,
+            outcome: Err("the receipt has no log proof".into()),
+        }),
+        None => report.not_checked.push(Check {
+            proof: PROOF,
+            outcome: Err("version 1 receipts carry no log proof".into()),
+        }),
     }
+}
+
+/// That the log's entry is the one for this receipt's token, that the
+/// checkpoint is signed by the log's key, and that the entry is in its tree.
+fn verify_log(receipt: &Receipt, log: &LogProof, key: &str) -> Result<String, String> {
+    let reply = STANDARD
+        .decode(receipt.rfc3161.reply.trim())
+        .map_err(|_| "the token is not base64".to_owned())?;
+    let (token, gen_time) = tsa::token_of(&reply).map_err(|e| e.to_string())?;
+    let expected = stamp_entry(gen_time, &token);
+    if log.entry.as_bytes() != expected {
+        return Err("the log entry does not describe this receipt's token".into());
+    }
+    let proof = TlogProof::parse(&log.proof).map_err(|e| e.to_string())?;
+    let verifier = NoteVerifier::parse(key).map_err(|e| format!("the log's verifier key: {e}"))?;
+    let checkpoint = Checkpoint::open(&proof.checkpoint, &verifier, verifier.name())
+        .map_err(|e| format!("the checkpoint: {e}"))?;
+    tlog::verify_inclusion(
+        &tlog::leaf_hash(&expected),
+        proof.index,
+        checkpoint.size,
+        &proof.hashes,
+        &checkpoint.root,
+    )
+    .map_err(|e| format!("the inclusion proof: {e}"))?;
+    Ok(format!(
+        "entry {} of {}, in its signed checkpoint of {} entries",
+        proof.index, checkpoint.origin, checkpoint.size
+    ))
 }
 
 fn verify_timestamp(

@@ -1,6 +1,7 @@
 //! The command line: one [`Command`] enum, one module per subcommand.
 
 mod db;
+mod log;
 mod serve;
 mod verify;
 
@@ -27,6 +28,8 @@ pub enum Command {
     Db(db::Opts),
     /// Check a file against its receipt, offline: exit status 0 only if every proof holds.
     Verify(verify::Opts),
+    /// Watch a transparency log from outside.
+    Log(log::Opts),
 }
 
 /// Runs the parsed command line and turns its outcome into an exit status.
@@ -53,10 +56,16 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Serve(opts) => serve::run(opts).await,
             Command::Db(opts) => db::run(opts).await,
             Command::Verify(opts) => verify::run(opts),
+            Command::Log(opts) => log::run(opts),
         }
     });
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
+        // Distinct, so that a cron job can tell an attack from an outage.
+        Err(error) if error.is::<log::Inconsistent>() => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

@@ -20,6 +20,10 @@ pub struct Opts {
     /// Trust this OpenPGP public key (ASCII armor) instead of the copy in the receipt.
     #[arg(long, value_name = "ASC")]
     openpgp_key: Option<PathBuf>,
+    /// Trust this transparency log verifier key (a file holding `<origin>+<id>+<key>`,
+    /// as served at /keys/log.vkey) instead of the copy in the receipt.
+    #[arg(long, value_name = "VKEY")]
+    log_key: Option<PathBuf>,
 }
 
 /// Prints one line per proof; the error (exit status 1) says how many failed.
@@ -37,6 +41,7 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
     let keys = TrustedKeys {
         tsa_chain: text(&opts.tsa_chain)?,
         openpgp_key: text(&opts.openpgp_key)?,
+        log_key: text(&opts.log_key)?,
     };
     let file = std::fs::File::open(&opts.file)
         .with_context(|| format!("cannot open {}", opts.file.display()))?;

@@ -50,6 +50,9 @@ pub struct Config {
     /// Object storage is parsed so a typo is caught, but only local storage exists yet.
     pub storage_url: Option<url::Url>,
     pub gpg_user: String,
+    /// The transparency log's name (checkpoint origin and key name), when
+    /// configured; otherwise the one its key was made with.
+    pub log_origin: Option<String>,
     pub onion_url: Option<url::Url>,
     pub data_dir: PathBuf,
     pub bind: SocketAddr,
@@ -67,6 +70,20 @@ pub struct Config {
     pub session_idle_timeout: Duration,
     /// …and after this long in any case.
     pub session_lifetime: Duration,
+}
+
+impl Config {
+    /// The log's name for a new log key: `LOG_ORIGIN`, else the onion
+    /// address's host with `/log`, else `securestamp.localhost/log`.
+    pub fn default_log_origin(&self) -> String {
+        if let Some(origin) = &self.log_origin {
+            return origin.clone();
+        }
+        match self.onion_url.as_ref().and_then(|url| url.host_str()) {
+            Some(host) => format!("{host}/log"),
+            None => "securestamp.localhost/log".to_owned(),
+        }
+    }
 }
 
 /// The default OpenPGP user id of the server's signing key.
@@ -134,6 +151,10 @@ impl Config {
             }
             None => DEFAULT_GPG_USER.to_owned(),
         };
+        let log_origin = get("LOG_ORIGIN")
+            .map(|raw| values::parse_log_origin(&raw))
+            .transpose()
+            .map_err(|m| ConfigError::new("LOG_ORIGIN", m))?;
         let bind = match get("BIND") {
             Some(raw) => values::parse_bind(&raw).map_err(|m| ConfigError::new("BIND", m))?,
             None => SocketAddr::from(([127, 0, 0, 1], 5000)),
@@ -193,6 +214,7 @@ impl Config {
             upload_folder: PathBuf::from(get("UPLOAD_FOLDER").unwrap_or_else(|| "uploads".into())),
             storage_url,
             gpg_user,
+            log_origin,
             onion_url,
             data_dir,
             bind,

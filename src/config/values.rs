@@ -147,6 +147,26 @@ pub(super) fn parse_user_id(raw: &str) -> Result<String, String> {
     Ok(raw.to_owned())
 }
 
+/// A checkpoint origin and signed-note key name: C2SP asks for a schema-less
+/// URL, and a key name may hold no spaces and no `+`.
+pub(super) fn parse_log_origin(raw: &str) -> Result<String, String> {
+    let raw = raw.trim();
+    if raw.is_empty()
+        || raw.len() > 256
+        || raw.contains('+')
+        || raw.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(
+            "expected a name like `vault.example/log`: no scheme, spaces or '+', at most 256 bytes"
+                .into(),
+        );
+    }
+    if raw.contains("://") {
+        return Err("leave out the scheme, as in `vault.example/log`".into());
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
+}
+
 /// Which file-name extensions uploads may have.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AllowedExtensions {
@@ -201,6 +221,17 @@ impl AllowedExtensions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_origins_are_schema_less_names() {
+        assert_eq!(
+            parse_log_origin(" vault.example/log/ "),
+            Ok("vault.example/log".into())
+        );
+        for bad in ["", "https://vault.example/log", "a b", "a+b", "tab\there"] {
+            assert!(parse_log_origin(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn sizes_accept_plain_bytes_and_units() {

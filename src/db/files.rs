@@ -22,6 +22,7 @@ pub struct NewFile<'a> {
     pub uploaded_at: chrono::NaiveDateTime,
     pub timestamp_reply: Vec<u8>,
     pub openpgp_signature: String,
+    pub log_entry_id: i64,
 }
 
 pub async fn insert(conn: &impl ConnectionTrait, new: NewFile<'_>) -> Result<File, DbErr> {
@@ -37,6 +38,7 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewFile<'_>) -> Result<Fil
         content_type: Set(new.content_type.to_owned()),
         timestamp_reply: Set(new.timestamp_reply),
         openpgp_signature: Set(new.openpgp_signature),
+        log_entry_id: Set(Some(new.log_entry_id)),
     }
     .insert(conn)
     .await

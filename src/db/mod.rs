@@ -5,6 +5,7 @@ pub mod api_tokens;
 pub mod blobs;
 pub mod entities;
 pub mod files;
+pub mod log;
 pub mod migration;
 pub mod rate_limits;
 pub mod sessions;

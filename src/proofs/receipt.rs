@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT: &str = "securestamp-receipt";
-pub const VERSION: u32 = 1;
+/// The version this program writes: 2 adds the transparency log's proof.
+pub const VERSION: u32 = 2;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Receipt {
@@ -18,6 +19,9 @@ pub struct Receipt {
     pub uploaded_at: String,
     pub rfc3161: Rfc3161Proof,
     pub openpgp: OpenPgpProof,
+    /// Present from version 2 on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log: Option<LogProof>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -51,13 +55,29 @@ pub struct OpenPgpProof {
     pub public_key_url: String,
 }
 
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct LogProof {
+    /// The log's entry for the token, exactly the bytes whose RFC 6962 leaf
+    /// hash is in the tree (UTF-8 text; see `proofs::tlog::entry`).
+    pub entry: String,
+    /// A `c2sp.org/tlog-proof@v1` inclusion proof of the entry, with the
+    /// signed checkpoint it leads to.
+    pub proof: String,
+    /// The log's C2SP verifier key, `<origin>+<key id>+<base64 key>`.
+    pub verifier_key: String,
+    /// Where the server publishes that key.
+    pub verifier_key_url: String,
+    /// The log's C2SP tlog-tiles prefix (`…/checkpoint`, `…/tile/…`).
+    pub log_url: String,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ReceiptError {
     #[error("not a SecureStamp receipt: {0}")]
     Malformed(#[from] serde_json::Error),
     #[error("not a SecureStamp receipt (format `{0}`)")]
     WrongFormat(String),
-    #[error("receipt version {0} is newer than this program understands")]
+    #[error("receipt version {0} is not one this program understands")]
     UnknownVersion(u32),
 }
 
@@ -68,7 +88,7 @@ impl Receipt {
         if receipt.format != FORMAT {
             return Err(ReceiptError::WrongFormat(receipt.format));
         }
-        if receipt.version != VERSION {
+        if !(1..=VERSION).contains(&receipt.version) {
             return Err(ReceiptError::UnknownVersion(receipt.version));
         }
         Ok(receipt)

@@ -180,9 +180,10 @@ impl Database {
             ("DATABASE_URL".into(), self.url.clone()),
             ("SECRET_KEY".into(), SECRET.into()),
             ("BIND".into(), "127.0.0.1:0".into()),
+            // One deployment: every server on this database shares its keys.
             (
                 "DATA_DIR".into(),
-                data_dir.path().join("data").display().to_string(),
+                self.dir.path().join("data").display().to_string(),
             ),
             (
                 "UPLOAD_FOLDER".into(),

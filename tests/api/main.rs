@@ -7,6 +7,7 @@ mod browser;
 mod csrf;
 mod files;
 mod headers;
+mod log;
 mod proofs;
 mod sessions;
 mod startup;

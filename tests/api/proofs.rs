@@ -37,6 +37,11 @@ async fn save(client: &Client, path: &str, to: &Path) {
 
 /// Uploads `report.pdf` and saves it with its three proof files into `dir`.
 async fn upload_with_proofs(app: &TestApp, dir: &Path) -> Value {
+    // Other stamps first, so that the upload's inclusion proof is not empty.
+    let log = crate::log::Log::new(app.url(""));
+    for _ in 0..3 {
+        log.stamp().await;
+    }
     let (script, csrf) = app.signed_in_script("proof").await;
     let content = b"%PDF-1.7\n the quarterly report \n%%EOF\n";
     std::fs::write(dir.join("report.pdf"), content).unwrap();
@@ -61,6 +66,7 @@ async fn upload_with_proofs(app: &TestApp, dir: &Path) -> Value {
     }
     save(&script, "/keys/tsa-chain.pem", &dir.join("tsa-chain.pem")).await;
     save(&script, "/keys/openpgp.asc", &dir.join("server.asc")).await;
+    save(&script, "/keys/log.vkey", &dir.join("log.vkey")).await;
     file
 }
 
@@ -109,7 +115,7 @@ async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
     assert!(ok, "{text}");
     assert_eq!(
         text.lines().filter(|line| line.starts_with("OK")).count(),
-        3,
+        4,
         "{text}"
     );
     let (ok, text) = verify_cli(
@@ -174,8 +180,65 @@ async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
     );
     write_receipt(&receipt);
 
+    // The log's proof: a changed hash, a checkpoint signed by no one, an entry for another token.
+    let log_proof = receipt["log"]["proof"].as_str().unwrap().to_owned();
+    assert!(
+        log_proof.starts_with("c2sp.org/tlog-proof@v1\nindex 3\n"),
+        "{log_proof}"
+    );
+    let first_hash = log_proof.lines().nth(2).unwrap().to_owned();
+    let mut changed =
+        base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &first_hash).unwrap();
+    changed[0] ^= 1;
+    let changed = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &changed);
+    let signature_line = log_proof.lines().last().unwrap().to_owned();
+    let forged_signature = format!(
+        "{}AAAA{}",
+        &signature_line[..signature_line.len() - 8],
+        &signature_line[signature_line.len() - 4..]
+    );
+    for (tampered, expected) in [
+        (
+            log_proof.replacen(&first_hash, &changed, 1),
+            "the inclusion proof",
+        ),
+        (
+            log_proof.replacen("index 3", "index 2", 1),
+            "the inclusion proof",
+        ),
+        (
+            log_proof.replacen(&signature_line, &forged_signature, 1),
+            "the checkpoint",
+        ),
+    ] {
+        let mut bad_log = receipt.clone();
+        bad_log["log"]["proof"] = Value::from(tampered);
+        write_receipt(&bad_log);
+        let (ok, text) = verify_cli(dir, &[]);
+        assert!(
+            !ok && text.contains("FAILED  transparency log") && text.contains(expected),
+            "{text}"
+        );
+    }
+    let mut bad_entry = receipt.clone();
+    let entry = receipt["log"]["entry"]
+        .as_str()
+        .unwrap()
+        .replace("time 20", "time 19");
+    bad_entry["log"]["entry"] = Value::from(entry);
+    write_receipt(&bad_entry);
+    let (ok, text) = verify_cli(dir, &[]);
+    assert!(
+        !ok && text.contains("does not describe this receipt's token"),
+        "{text}"
+    );
+    write_receipt(&receipt);
+    let (ok, text) = verify_cli(dir, &["--log-key", "log.vkey"]);
+    assert!(ok && !text.contains("key from the receipt"), "{text}");
+
     // Keys of another server.
-    let other = db.spawn().await;
+    let other_db = Database::create(Backend::Sqlite).await.unwrap();
+    let other = other_db.spawn().await;
     let elsewhere = tempfile::tempdir().unwrap();
     save(
         &other.script(),
@@ -198,6 +261,18 @@ async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
     );
     let (ok, text) = verify_cli(dir, &["--openpgp-key", foreign_key.to_str().unwrap()]);
     assert!(!ok && text.contains("FAILED  OpenPGP signature"), "{text}");
+    save(
+        &other.script(),
+        "/keys/log.vkey",
+        &elsewhere.path().join("log.vkey"),
+    )
+    .await;
+    let foreign_log = elsewhere.path().join("log.vkey");
+    let (ok, text) = verify_cli(dir, &["--log-key", foreign_log.to_str().unwrap()]);
+    assert!(
+        !ok && text.contains("FAILED  transparency log") && text.contains("the checkpoint"),
+        "{text}"
+    );
     let (ok, _) = verify_cli(dir, &[]);
     assert!(ok, "the untouched receipt still verifies");
 }
@@ -227,7 +302,7 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
     assert_eq!(page.status(), StatusCode::OK);
     let html = page.text().await.unwrap();
     assert!(
-        html.contains("Every proof holds") && html.matches("OK:").count() == 3,
+        html.contains("Every proof holds") && html.matches("OK:").count() == 4,
         "{html}"
     );
 
@@ -250,13 +325,13 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
         .await
         .unwrap();
     assert_eq!(verdict["all_hold"], true);
-    assert_eq!(verdict["checks"].as_array().unwrap().len(), 3);
+    assert_eq!(verdict["checks"].as_array().unwrap().len(), 4);
     let misordered = post_verify(&script, form(&receipt, &content, false)).await;
     assert_eq!(misordered.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let not_a_receipt = post_verify(&script, form(b"{}", &content, true)).await;
     assert_eq!(not_a_receipt.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
-    // Only the hash: the time-stamp is checked, the signature reported as not checked.
+    // Only the hash: the time-stamp and the log are checked, the signature reported as not checked.
     let by_hash = |sha256: &str| {
         let receipt = reqwest::multipart::Part::bytes(receipt.clone()).file_name("report.receipt");
         reqwest::multipart::Form::new()
@@ -270,7 +345,8 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
         .await
         .unwrap();
     assert_eq!(verdict["all_hold"], true, "{verdict}");
-    assert_eq!(verdict["checks"].as_array().unwrap().len(), 2);
+    assert_eq!(verdict["checks"].as_array().unwrap().len(), 3);
+    assert_eq!(verdict["checks"][2]["proof"], "transparency log");
     assert_eq!(verdict["not_checked"][0]["proof"], "OpenPGP signature");
     let other = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(b"something else"));
     let verdict: Value = post_verify(&script, by_hash(&other))

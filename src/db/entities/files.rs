@@ -24,6 +24,8 @@ pub struct Model {
     pub timestamp_reply: Vec<u8>,
     /// The OpenPGP detached signature over the content, ASCII-armored.
     pub openpgp_signature: String,
+    /// The transparency log's entry for the stamp (`log_entries.id`).
+    pub log_entry_id: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

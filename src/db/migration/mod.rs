@@ -10,6 +10,7 @@ mod m20261130_000003_rate_limits;
 mod m20261130_000004_files;
 mod m20261130_000005_api_tokens;
 mod m20261130_000006_file_proofs;
+mod m20261130_000007_transparency_log;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000004_files::Migration),
             Box::new(m20261130_000005_api_tokens::Migration),
             Box::new(m20261130_000006_file_proofs::Migration),
+            Box::new(m20261130_000007_transparency_log::Migration),
         ]
     }
 }

@@ -3,6 +3,7 @@
 //! with `application/timestamp-reply` out. Requests the TSA refuses still get
 //! a 200 with a `rejection` reply, as the RFC asks; only what is not a TSP
 //! request at all (wrong type, too large, too many) gets an HTTP error.
+//! A granted token is answered once its entry in the transparency log is stored.
 
 use std::net::SocketAddr;
 use std::time::SystemTime;
@@ -13,6 +14,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
+use crate::proofs::tlog::entry::stamp_entry;
 use crate::state::AppState;
 use crate::web::Visitor;
 
@@ -45,10 +47,21 @@ pub async fn stamp(
         return Err(AppError::RateLimited { retry_after: 1 });
     }
     // One ECDSA signature (about 20 µs with ring) is cheaper than a hop to the blocking pool.
-    let reply = state
+    let reply = match state
         .signers
         .tsa
-        .respond(&body, SystemTime::now(), rand::random());
+        .issue(&body, SystemTime::now(), rand::random())
+    {
+        Ok(stamp) => {
+            // No token leaves without its entry in the log.
+            state
+                .log
+                .append(stamp_entry(stamp.gen_time, &stamp.token))
+                .await?;
+            stamp.response
+        }
+        Err(rejection) => rejection,
+    };
     let mut response = reply.into_response();
     response.headers_mut().insert(
         header::CONTENT_TYPE,

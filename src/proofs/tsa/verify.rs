@@ -51,6 +51,26 @@ pub enum VerifyError {
     NotATsaCertificate,
 }
 
+/// The DER `TimeStampToken` inside a granted reply and the `genTime` it
+/// states, read without checking the signature ([`verify_reply`] does that):
+/// what the transparency log's entry for the token is made from.
+pub fn token_of(reply: &[u8]) -> Result<(Vec<u8>, SystemTime), VerifyError> {
+    let reply = TimeStampResp::from_der(reply).map_err(|_| VerifyError::Malformed)?;
+    let token = reply.time_stamp_token.ok_or(VerifyError::NotGranted)?;
+    let token_der = token.to_der().map_err(|_| VerifyError::Malformed)?;
+    let signed = SignedData::from_der(&token.content.to_der().map_err(|_| VerifyError::Malformed)?)
+        .map_err(|_| VerifyError::Malformed)?;
+    let tst_der = signed
+        .encap_content_info
+        .econtent
+        .as_ref()
+        .ok_or(VerifyError::Malformed)?
+        .value()
+        .to_vec();
+    let tst = TstInfo::from_der(&tst_der).map_err(|_| VerifyError::Malformed)?;
+    Ok((token_der, tst.gen_time.to_system_time()))
+}
+
 /// Verifies `reply` (a DER `TimeStampResp`) as a time-stamp of `sha256`,
 /// trusting the certificates in `trusted` (PEM: a root, possibly with the TSA
 /// certificate too).
