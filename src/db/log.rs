@@ -125,7 +125,10 @@ pub async fn pending(conn: &impl ConnectionTrait, limit: u32) -> Result<Vec<(i64
         .collect()
 }
 
-/// Gives each entry its index in the tree.
+/// Gives each entry its index in the tree. The caller holds the head's lock
+/// and read these entries as waiting under it, so no one else places them.
+/// (The primary key finds them; a `leaf_index IS NULL` test here would lead
+/// PostgreSQL to scan every waiting entry instead.)
 pub async fn place(conn: &impl ConnectionTrait, placed: &[(i64, u64)]) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     for chunk in placed.chunks(CHUNK) {
@@ -133,7 +136,7 @@ pub async fn place(conn: &impl ConnectionTrait, placed: &[(i64, u64)]) -> Result
         let ids = vec!["?"; chunk.len()].join(", ");
         let sql = format!(
             "UPDATE log_entries SET leaf_index = CASE id{cases} END \
-             WHERE id IN ({ids}) AND leaf_index IS NULL"
+             WHERE id IN ({ids})"
         );
         let values: Vec<Value> = chunk
             .iter()
@@ -142,9 +145,7 @@ pub async fn place(conn: &impl ConnectionTrait, placed: &[(i64, u64)]) -> Result
             .collect();
         let done = conn.execute_raw(raw(backend, &sql, values)).await?;
         if done.rows_affected() != chunk.len() as u64 {
-            return Err(DbErr::Custom(
-                "an entry was placed by another sequencer".into(),
-            ));
+            return Err(DbErr::Custom("an entry to place has gone".into()));
         }
     }
     Ok(())
