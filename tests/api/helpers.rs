@@ -226,11 +226,32 @@ impl Drop for Database {
                 let Ok(admin) = Database::connect_admin(&admin_url).await else {
                     return;
                 };
+                let kind = admin.get_database_backend();
+                // The server under test may still hold a transaction (its log's
+                // sequencer runs in the background), and this thread blocks the
+                // runtime it would finish on: end its connections first, as
+                // PostgreSQL's FORCE does.
+                if backend == Backend::MariaDb {
+                    let list = format!(
+                        "SELECT id FROM information_schema.processlist WHERE db = '{name}'"
+                    );
+                    if let Ok(rows) = admin
+                        .query_all_raw(Statement::from_string(kind, list))
+                        .await
+                    {
+                        for row in rows {
+                            if let Ok(id) = row.try_get::<u64>("", "id") {
+                                let _ = admin
+                                    .execute_raw(Statement::from_string(kind, format!("KILL {id}")))
+                                    .await;
+                            }
+                        }
+                    }
+                }
                 let sql = match backend {
                     Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
                     _ => format!("DROP DATABASE IF EXISTS {name}"),
                 };
-                let kind = admin.get_database_backend();
                 let _ = admin.execute_raw(Statement::from_string(kind, sql)).await;
                 let _ = admin.close().await;
             });

@@ -55,30 +55,20 @@ pub enum VerifyError {
 /// states, read without checking the signature ([`verify_reply`] does that):
 /// what the transparency log's entry for the token is made from.
 pub fn token_of(reply: &[u8]) -> Result<(Vec<u8>, SystemTime), VerifyError> {
-    let reply = TimeStampResp::from_der(reply).map_err(|_| VerifyError::Malformed)?;
-    let token = reply.time_stamp_token.ok_or(VerifyError::NotGranted)?;
-    let token_der = token.to_der().map_err(|_| VerifyError::Malformed)?;
-    let signed = SignedData::from_der(&token.content.to_der().map_err(|_| VerifyError::Malformed)?)
-        .map_err(|_| VerifyError::Malformed)?;
-    let tst_der = signed
-        .encap_content_info
-        .econtent
-        .as_ref()
-        .ok_or(VerifyError::Malformed)?
-        .value()
-        .to_vec();
-    let tst = TstInfo::from_der(&tst_der).map_err(|_| VerifyError::Malformed)?;
-    Ok((token_der, tst.gen_time.to_system_time()))
+    let opened = open(reply)?;
+    Ok((opened.token_der, opened.tst.gen_time.to_system_time()))
 }
 
-/// Verifies `reply` (a DER `TimeStampResp`) as a time-stamp of `sha256`,
-/// trusting the certificates in `trusted` (PEM: a root, possibly with the TSA
-/// certificate too).
-pub fn verify_reply(
-    reply: &[u8],
-    sha256: &[u8; 32],
-    trusted: &[Certificate],
-) -> Result<VerifiedToken, VerifyError> {
+/// A granted reply taken apart: the token's DER, its signed data, the
+/// `TSTInfo` and that `TSTInfo`'s DER (what the signature covers).
+struct Opened {
+    token_der: Vec<u8>,
+    signed: SignedData,
+    tst: TstInfo,
+    tst_der: Vec<u8>,
+}
+
+fn open(reply: &[u8]) -> Result<Opened, VerifyError> {
     let reply = TimeStampResp::from_der(reply).map_err(|_| VerifyError::Malformed)?;
     if reply.status.status != PkiStatus::Accepted
         && reply.status.status != PkiStatus::GrantedWithMods
@@ -86,6 +76,7 @@ pub fn verify_reply(
         return Err(VerifyError::NotGranted);
     }
     let token = reply.time_stamp_token.ok_or(VerifyError::NotGranted)?;
+    let token_der = token.to_der().map_err(|_| VerifyError::Malformed)?;
     let signed = SignedData::from_der(&token.content.to_der().map_err(|_| VerifyError::Malformed)?)
         .map_err(|_| VerifyError::Malformed)?;
     if signed.encap_content_info.econtent_type != ID_CT_TST_INFO {
@@ -99,6 +90,28 @@ pub fn verify_reply(
         .value()
         .to_vec();
     let tst = TstInfo::from_der(&tst_der).map_err(|_| VerifyError::Malformed)?;
+    Ok(Opened {
+        token_der,
+        signed,
+        tst,
+        tst_der,
+    })
+}
+
+/// Verifies `reply` (a DER `TimeStampResp`) as a time-stamp of `sha256`,
+/// trusting the certificates in `trusted` (PEM: a root, possibly with the TSA
+/// certificate too).
+pub fn verify_reply(
+    reply: &[u8],
+    sha256: &[u8; 32],
+    trusted: &[Certificate],
+) -> Result<VerifiedToken, VerifyError> {
+    let Opened {
+        signed,
+        tst,
+        tst_der,
+        ..
+    } = open(reply)?;
     if tst.message_imprint.hash_algorithm.oid != HashAlgorithm::Sha256.oid()
         || tst.message_imprint.hashed_message.as_bytes() != sha256
     {
