@@ -244,11 +244,7 @@ pub async fn inclusion_proof(
     size: u64,
     current: u64,
 ) -> Result<Vec<Hash>, ProveError> {
-    if size > current {
-        return Err(ProveError::OutOfRange { size: current });
-    }
-    let plan = Plan::inclusion(index, size).map_err(|_| ProveError::OutOfRange { size })?;
-    prove(db, &plan).await
+    prove(db, Plan::inclusion(index, size), size, current).await
 }
 
 /// `PROOF(old_size, D[size])` from the stored hashes.
@@ -258,14 +254,20 @@ pub async fn consistency_proof(
     size: u64,
     current: u64,
 ) -> Result<Vec<Hash>, ProveError> {
+    prove(db, Plan::consistency(old_size, size), size, current).await
+}
+
+/// A proof about the tree of `size` leaves, which must exist (`current` is the log's size).
+async fn prove(
+    db: &impl sea_orm::ConnectionTrait,
+    plan: Result<Plan, crate::proofs::tlog::ProofError>,
+    size: u64,
+    current: u64,
+) -> Result<Vec<Hash>, ProveError> {
     if size > current {
         return Err(ProveError::OutOfRange { size: current });
     }
-    let plan = Plan::consistency(old_size, size).map_err(|_| ProveError::OutOfRange { size })?;
-    prove(db, &plan).await
-}
-
-async fn prove(db: &impl sea_orm::ConnectionTrait, plan: &Plan) -> Result<Vec<Hash>, ProveError> {
+    let plan = plan.map_err(|_| ProveError::OutOfRange { size })?;
     let stored = db::log::nodes(db, &plan.nodes()).await?;
     plan.assemble(|node| stored.get(&node).copied())
         .ok_or(ProveError::Missing)

@@ -71,13 +71,6 @@ impl Frontier {
         self.size
     }
 
-    /// The perfect subtrees with their hashes, largest first.
-    pub fn nodes(&self) -> impl Iterator<Item = (Node, Hash)> + '_ {
-        range_nodes(0, self.size)
-            .into_iter()
-            .zip(self.hashes.iter().copied())
-    }
-
     /// Appends a leaf and reports the perfect subtrees it completes (the
     /// leaf itself first), each of which is to be stored.
     pub fn push(&mut self, leaf: Hash, completed: &mut Vec<(Node, Hash)>) {
