@@ -167,7 +167,7 @@ async fn check_log_key(
 }
 
 /// Deletes dead sessions, stale rate-limit counters, abandoned staged uploads
-/// and unused contents now and then. Every
+/// and unused contents now and then, and logs files stored before the log. Every
 /// process may do it: it is idempotent.
 async fn sweep(state: AppState) {
     let mut interval = tokio::time::interval(Duration::from_secs(15 * 60));
@@ -184,6 +184,11 @@ async fn sweep(state: AppState) {
             crate::db::rate_limits::delete_stale(&state.db, now - 24 * 60 * 60).await
         {
             tracing::warn!(%error, "could not delete stale rate-limit counters");
+        }
+        match crate::transparency::log_earlier_files(&state.db).await {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "logged files stored before the transparency log"),
+            Err(error) => tracing::warn!(%error, "could not log files stored before the log"),
         }
     }
 }

@@ -118,3 +118,36 @@ pub async fn usage(conn: &impl ConnectionTrait, user_id: i32) -> Result<i64, DbE
         .await?;
     row.map_or(Ok(0), |row| row.try_get::<i64>("", "total"))
 }
+
+/// Files with proofs but no log entry (stored before the log existed): their
+/// ids and RFC 3161 replies, up to `limit` with ids above `after`.
+pub async fn unlogged(
+    conn: &impl ConnectionTrait,
+    after: i32,
+    limit: u32,
+) -> Result<Vec<(i32, Vec<u8>)>, DbErr> {
+    let backend = conn.get_database_backend();
+    let sql = format!(
+        "SELECT id, timestamp_reply FROM files WHERE id > ? \
+         AND log_entry_id IS NULL AND timestamp_reply IS NOT NULL ORDER BY id LIMIT {limit}"
+    );
+    conn.query_all_raw(super::raw(backend, &sql, [after.into()]))
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "timestamp_reply")?)))
+        .collect()
+}
+
+/// Links a file to its log entry; `false` if another process linked it first.
+pub async fn link_log_entry(
+    conn: &impl ConnectionTrait,
+    id: i32,
+    entry_id: i64,
+) -> Result<bool, DbErr> {
+    let backend = conn.get_database_backend();
+    let sql = "UPDATE files SET log_entry_id = ? WHERE id = ? AND log_entry_id IS NULL";
+    let done = conn
+        .execute_raw(super::raw(backend, sql, [entry_id.into(), id.into()]))
+        .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -407,3 +407,33 @@ on_every_database! {
         assert_eq!(code, Some(1), "{text}");
     }
 }
+
+on_every_database! {
+    async fn files_stored_before_the_log_get_entries_and_full_receipts(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("early").await;
+        let stored: Value = script.upload(&csrf, &[("early.txt", b"before the log".as_slice())]).await.json().await.unwrap();
+        let receipt_url = stored["files"][0]["links"]["receipt"].as_str().unwrap().to_owned();
+        // As a file stored by a version without the log.
+        db.execute("UPDATE files SET log_entry_id = NULL").await;
+        let receipt: Value = script.get(&receipt_url).await.json().await.unwrap();
+        assert_eq!(receipt["version"], 1);
+        assert!(receipt.get("log").is_none());
+
+        // A server starting on the database logs it.
+        let _second = db.spawn().await;
+        let mut receipt = Value::Null;
+        for _ in 0..100 {
+            receipt = script.get(&receipt_url).await.json().await.unwrap();
+            if receipt["version"] == 2 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(receipt["version"], 2, "{receipt}");
+        let reply = STANDARD.decode(receipt["rfc3161"]["reply"].as_str().unwrap()).unwrap();
+        let (token, gen_time) = securestamp::proofs::tsa::token_of(&reply).unwrap();
+        assert_eq!(receipt["log"]["entry"].as_str().unwrap().as_bytes(), stamp_entry(gen_time, &token));
+        assert_eq!(db.count("files WHERE log_entry_id IS NULL").await, 0);
+    }
+}
