@@ -233,20 +233,23 @@ impl Drop for Database {
                 // PostgreSQL's FORCE does.
                 if backend == Backend::MariaDb {
                     let list = format!(
-                        "SELECT id FROM information_schema.processlist WHERE db = '{name}'"
+                        "SELECT CAST(id AS SIGNED) AS id FROM information_schema.processlist WHERE db = '{name}'"
                     );
                     if let Ok(rows) = admin
                         .query_all_raw(Statement::from_string(kind, list))
                         .await
                     {
                         for row in rows {
-                            if let Ok(id) = row.try_get::<u64>("", "id") {
+                            if let Ok(id) = row.try_get::<i64>("", "id") {
                                 let _ = admin
                                     .execute_raw(Statement::from_string(kind, format!("KILL {id}")))
                                     .await;
                             }
                         }
                     }
+                    // Should one slip through, give up on the drop rather than wait forever.
+                    let timeout = "SET SESSION lock_wait_timeout = 30";
+                    let _ = admin.execute_raw(Statement::from_string(kind, timeout)).await;
                 }
                 let sql = match backend {
                     Backend::Postgres => format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
