@@ -18,38 +18,65 @@ use crate::web::{assets, headers, negotiate, visitor};
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
-    // Listed innermost first: a request passes them bottom-up.
-    Router::new()
+    // Pages, forms and the account API: who is asking, and the CSRF check.
+    let pages = Router::new()
         .route("/", get(home::show))
-        .route("/auth/register", get(auth::register::form).post(auth::register::submit))
-        .route("/auth/login", get(auth::login::form).post(auth::login::submit))
-        .route("/auth/logout", get(auth::logout::run).post(auth::logout::run))
+        .route(
+            "/auth/register",
+            get(auth::register::form).post(auth::register::submit),
+        )
+        .route(
+            "/auth/login",
+            get(auth::login::form).post(auth::login::submit),
+        )
+        .route(
+            "/auth/logout",
+            get(auth::logout::run).post(auth::logout::run),
+        )
         .route("/dashboard", get(files::list::dashboard))
         .route(
             "/upload",
             get(files::upload::form)
                 .post(files::upload::submit)
-                .layer(DefaultBodyLimit::max(usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX))),
+                .layer(DefaultBodyLimit::max(
+                    usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX),
+                )),
         )
         .route("/files", get(files::list::index))
-        .route("/files/{id}", get(files::show::show).delete(files::delete::delete))
+        .route(
+            "/files/{id}",
+            get(files::show::show).delete(files::delete::delete),
+        )
         .route("/files/{id}/download", get(files::download::download))
         .route("/files/{id}/delete", post(files::delete::delete))
         .route("/files/{id}/receipt", get(files::proofs::receipt))
         .route("/files/{id}/timestamp.tsr", get(files::proofs::timestamp))
         .route("/files/{id}/signature.asc", get(files::proofs::signature))
-        .route("/settings/tokens", get(settings::tokens::index).post(settings::tokens::create))
-        .route("/settings/tokens/{id}", delete(settings::tokens::revoke))
-        .route("/settings/tokens/{id}/revoke", post(settings::tokens::revoke))
         .route(
-            "/tsa",
-            post(proofs::tsa::stamp).layer(DefaultBodyLimit::max(proofs::tsa::BODY_LIMIT)),
+            "/settings/tokens",
+            get(settings::tokens::index).post(settings::tokens::create),
+        )
+        .route("/settings/tokens/{id}", delete(settings::tokens::revoke))
+        .route(
+            "/settings/tokens/{id}/revoke",
+            post(settings::tokens::revoke),
         )
         .route(
             "/verify",
             get(proofs::verify::form)
                 .post(proofs::verify::check)
-                .layer(DefaultBodyLimit::max(usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX))),
+                .layer(DefaultBodyLimit::max(
+                    usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX),
+                )),
+        )
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(visitor::FORM_LIMIT))
+        .layer(from_fn_with_state(state.clone(), visitor::layer));
+    // For tools and caches: no cookie is read or set, so no session is looked up.
+    let public = Router::new()
+        .route(
+            "/tsa",
+            post(proofs::tsa::stamp).layer(DefaultBodyLimit::max(proofs::tsa::BODY_LIMIT)),
         )
         .route("/keys/tsa-chain.pem", get(proofs::keys::tsa_chain))
         .route("/keys/openpgp.asc", get(proofs::keys::openpgp))
@@ -62,9 +89,11 @@ pub fn router(state: AppState) -> Router {
         .route("/static/upload.js", get(assets::upload_script))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(visitor::FORM_LIMIT))
-        .layer(from_fn_with_state(state.clone(), visitor::layer))
+        .layer(DefaultBodyLimit::max(visitor::FORM_LIMIT));
+
+    // Listed innermost first: a request passes them bottom-up.
+    pages
+        .merge(public)
         // Inside negotiation, so that a panic still gets a page and the security headers.
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("a handler panicked")).info().json_response()

@@ -13,7 +13,7 @@ use crate::auth::{Keys, PasswordHasher};
 use crate::config::{Config, ConfigError};
 use crate::proofs::tlog::note::NoteVerifier;
 use crate::stamping::Signers;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::storage::Storage;
 use crate::transparency::TransparencyLog;
 use crate::web::visitor::{secs, unix_now};
@@ -40,7 +40,7 @@ impl Application {
         })?;
         let (tsa, openpgp, log) = load_keys(&config).await?;
         check_log_key(&db, &log, &config).await?;
-        let state = AppState {
+        let state = AppState::new(Shared {
             log: TransparencyLog::new(db.clone(), log),
             storage,
             signers: Signers {
@@ -54,7 +54,7 @@ impl Application {
             passwords: PasswordHasher::new().await,
             config: Arc::new(config),
             db,
-        };
+        });
         Ok(Application { listener, state })
     }
 

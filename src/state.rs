@@ -13,9 +13,26 @@ use crate::stamping::Signers;
 use crate::storage::Storage;
 use crate::transparency::TransparencyLog;
 
-/// Cheap to clone: everything inside is shared.
+/// What every request may use, behind one reference count: layers and
+/// extractors clone it several times per request.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     pub keys: Arc<Keys>,

@@ -9,7 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{Method, header, request::Parts};
+use axum::http::{HeaderMap, Method, Uri, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -98,7 +98,7 @@ struct Pending {
 
 /// Middleware: builds the [`Visitor`], enforces CSRF, and maintains cookies.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let secure = is_https(&request);
+    let secure = is_https(request.uri(), request.headers());
     let mut pending = Pending::default();
     let (mut response, visitor) = match prepare(&state, request, secure, &mut pending).await {
         Ok((request, visitor)) => (next.run(request).await, Some(visitor)),
@@ -143,29 +143,13 @@ async fn prepare(
             .map_err(|error| (error, None));
     }
     let jar = cookies::incoming(request.headers());
-    let now = unix_now();
-    let idle_cutoff = now.saturating_sub(secs(state.config.session_idle_timeout));
 
     let mut user = None;
     let mut session = None;
     if let Some(token) = cookies::value(&jar, Name::Session, secure).and_then(SessionToken::parse) {
-        let id = state.keys.session_id(&token);
-        match db::sessions::find_live(&state.db, &id, now, idle_cutoff)
-            .await
-            .map_err(|e| (e.into(), None))?
-        {
-            Some((row, account)) => {
-                if now - row.last_seen_at >= TOUCH_INTERVAL {
-                    db::sessions::touch(&state.db, &id, now)
-                        .await
-                        .map_err(|e| (e.into(), None))?;
-                }
-                user = Some(CurrentUser {
-                    id: account.id,
-                    username: account.username,
-                    email: account.email,
-                    api_token: None,
-                });
+        match session_user(state, &token).await.map_err(|e| (e, None))? {
+            Some((id, account)) => {
+                user = Some(account);
                 session = Some((token, id));
             }
             None => pending.clear_session = true,
@@ -248,6 +232,45 @@ async fn prepare(
     Ok((request, visitor))
 }
 
+/// The signed-in account of a route served without this layer (`POST /tsa`
+/// when it is not public): by personal API token, else by session cookie.
+/// Such a route must not need the CSRF check.
+pub async fn signed_in(state: &AppState, request: &Parts) -> Result<Option<CurrentUser>, AppError> {
+    if request.headers.contains_key(header::AUTHORIZATION) {
+        return bearer_user(state, &request.headers).await.map(Some);
+    }
+    let secure = is_https(&request.uri, &request.headers);
+    let jar = cookies::incoming(&request.headers);
+    match cookies::value(&jar, Name::Session, secure).and_then(SessionToken::parse) {
+        Some(token) => Ok(session_user(state, &token).await?.map(|(_, user)| user)),
+        None => Ok(None),
+    }
+}
+
+/// The account of a live session, with the session's id; marks it seen.
+async fn session_user(
+    state: &AppState,
+    token: &SessionToken,
+) -> Result<Option<(String, CurrentUser)>, AppError> {
+    let now = unix_now();
+    let idle_cutoff = now.saturating_sub(secs(state.config.session_idle_timeout));
+    let id = state.keys.session_id(token);
+    let Some((row, account)) = db::sessions::find_live(&state.db, &id, now, idle_cutoff).await?
+    else {
+        return Ok(None);
+    };
+    if now - row.last_seen_at >= TOUCH_INTERVAL {
+        db::sessions::touch(&state.db, &id, now).await?;
+    }
+    let user = CurrentUser {
+        id: account.id,
+        username: account.username,
+        email: account.email,
+        api_token: None,
+    };
+    Ok(Some((id, user)))
+}
+
 /// A request that authenticates with `Authorization: Bearer <personal API
 /// token>`. Browsers never attach such a header on their own, so these
 /// requests need no CSRF token; cookies are ignored for them.
@@ -256,8 +279,22 @@ async fn bearer(
     mut request: Request,
     secure: bool,
 ) -> Result<(Request, Visitor), AppError> {
-    let presented = request
-        .headers()
+    let user = bearer_user(state, request.headers()).await?;
+    let visitor = Visitor {
+        user: Some(user),
+        session_id: None,
+        csrf_token: String::new(),
+        secure,
+        flashes: Vec::new(),
+        path: request.uri().path().to_owned(),
+    };
+    request.extensions_mut().insert(visitor.clone());
+    Ok((request, visitor))
+}
+
+/// The account whose personal API token the `Authorization` header carries.
+async fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<CurrentUser, AppError> {
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split_once(' '))
@@ -276,28 +313,17 @@ async fn bearer(
     {
         db::api_tokens::touch(&state.db, token.id, now).await?;
     }
-    let visitor = Visitor {
-        user: Some(CurrentUser {
-            id: account.id,
-            username: account.username,
-            email: account.email,
-            api_token: Some(token.id),
-        }),
-        session_id: None,
-        csrf_token: String::new(),
-        secure,
-        flashes: Vec::new(),
-        path: request.uri().path().to_owned(),
-    };
-    request.extensions_mut().insert(visitor.clone());
-    Ok((request, visitor))
+    Ok(CurrentUser {
+        id: account.id,
+        username: account.username,
+        email: account.email,
+        api_token: Some(token.id),
+    })
 }
 
-/// Routes that change nothing anyone owns, so a forged request gains nothing.
-/// `POST /tsa` issues a time-stamp for whatever hash it is sent (its content
-/// type cannot even be sent cross-site without a CORS preflight, which this
-/// service never grants); `POST /verify` checks a file and stores nothing.
-const CSRF_EXEMPT: &[&str] = &["/tsa", "/verify"];
+/// Routes that change nothing anyone owns, so a forged request gains nothing:
+/// `POST /verify` checks a file and stores nothing.
+const CSRF_EXEMPT: &[&str] = &["/verify"];
 
 /// Routes whose multipart forms carry their token as the first form field.
 const MULTIPART_ROUTES: &[&str] = &["/upload"];
@@ -374,8 +400,7 @@ async fn presented_token(request: Request) -> Result<(Request, Option<String>), 
 /// Whether the client reached us over https, directly or through a proxy that
 /// says so. Believing a forged header only makes that client's own cookies
 /// stricter, so it needs no trust configuration.
-fn is_https(request: &Request) -> bool {
-    let headers = request.headers();
+fn is_https(uri: &Uri, headers: &HeaderMap) -> bool {
     let forwarded_proto = headers
         .get("x-forwarded-proto")
         .and_then(|value| value.to_str().ok())
@@ -390,7 +415,7 @@ fn is_https(request: &Request) -> bool {
                 .replace(' ', "")
                 .contains("proto=https")
         });
-    request.uri().scheme_str() == Some("https") || forwarded_proto || forwarded
+    uri.scheme_str() == Some("https") || forwarded_proto || forwarded
 }
 
 pub fn unix_now() -> i64 {

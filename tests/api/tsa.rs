@@ -290,6 +290,17 @@ async fn the_service_can_be_closed_to_strangers_and_is_rate_limited() {
     );
 
     let (script, csrf) = app.signed_in_script("tim").await;
+    // A signed-in session may stamp, without a CSRF token (as any client may when the TSA is public).
+    let with_session = script
+        .http
+        .post(script.url("/tsa"))
+        .header("content-type", "application/timestamp-query")
+        .body(query.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_session.status(), StatusCode::OK);
+    assert!(with_session.headers().get("set-cookie").is_none());
     let created: serde_json::Value = script
         .post_json(
             "/settings/tokens",
@@ -315,4 +326,13 @@ async fn the_service_can_be_closed_to_strangers_and_is_rate_limited() {
     }
     assert_eq!(statuses[0], StatusCode::OK);
     assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    let unknown = reqwest::Client::new()
+        .post(app.url("/tsa"))
+        .header("authorization", "Bearer not-a-token")
+        .header("content-type", "application/timestamp-query")
+        .body(query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
 }

@@ -33,7 +33,7 @@ use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::spki::AlgorithmIdentifierOwned;
-use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TimeStampResp, TspVersion, TstInfo};
+use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
 
 /// id-ct-TSTInfo (RFC 3161 §2.4.2).
 const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
@@ -340,18 +340,11 @@ impl Authority {
         let token = ContentInfo {
             content_type: ID_SIGNED_DATA,
             content: Any::encode_from(&signed_data)?,
-        };
-        let response = TimeStampResp {
-            status: PkiStatusInfo {
-                status: PkiStatus::Accepted,
-                status_string: None,
-                fail_info: None,
-            },
-            time_stamp_token: Some(token.clone()),
-        };
+        }
+        .to_der()?;
         Ok(Stamp {
-            token: token.to_der()?,
-            response: response.to_der()?,
+            response: granted(&token)?,
+            token,
             gen_time: gen_time.to_system_time(),
             serial,
         })
@@ -419,6 +412,23 @@ fn positive_int(bytes: &[u8]) -> Result<Int, der::Error> {
     }
     padded.extend_from_slice(bytes);
     Int::new(&padded)
+}
+
+/// The `TimeStampResp` with status `granted` around a DER `token`, which is
+/// copied in as it is rather than decoded and encoded again.
+fn granted(token: &[u8]) -> Result<Vec<u8>, der::Error> {
+    let status = PkiStatusInfo {
+        status: PkiStatus::Accepted,
+        status_string: None,
+        fail_info: None,
+    }
+    .to_der()?;
+    let length = der::Length::try_from(status.len() + token.len())?;
+    let mut response = Vec::with_capacity(status.len() + token.len() + 8);
+    der::Header::new(Tag::Sequence, length)?.encode_to_vec(&mut response)?;
+    response.extend_from_slice(&status);
+    response.extend_from_slice(token);
+    Ok(response)
 }
 
 /// A `TimeStampResp` with status `rejection` (RFC 3161 §2.4.2).

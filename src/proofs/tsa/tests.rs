@@ -2,6 +2,7 @@
 
 use super::*;
 use std::time::{Duration, UNIX_EPOCH};
+use x509_tsp::TimeStampResp;
 
 fn authority() -> Authority {
     let chain = issue_chain("Test").unwrap();
@@ -130,4 +131,24 @@ fn serials_with_leading_zero_bytes_are_encoded_minimally() {
         };
         assert_eq!(info.serial_number.as_bytes(), expected);
     }
+}
+
+#[test]
+fn a_granted_reply_is_the_der_timestampresp_around_its_token() {
+    let tsa = authority();
+    let stamp = tsa
+        .issue(&request(SHA256, &[7; 32], None), UNIX_EPOCH, [0x80; 16])
+        .unwrap();
+    let reply = TimeStampResp::from_der(&stamp.response).unwrap();
+    assert_eq!(reply.status.status, PkiStatus::Accepted);
+    assert_eq!(
+        reply.time_stamp_token.unwrap().to_der().unwrap(),
+        stamp.token
+    );
+    // Decoding and encoding again gives the same bytes: the reply is DER.
+    let again = TimeStampResp::from_der(&stamp.response)
+        .unwrap()
+        .to_der()
+        .unwrap();
+    assert_eq!(again, stamp.response);
 }
