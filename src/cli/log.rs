@@ -6,6 +6,11 @@
 //! proof, a smaller one is a rollback. The proof is rebuilt from the log's
 //! C2SP hash tiles, so the tiles every client relies on are checked too and
 //! the monitor works against any tlog-tiles log, not only this server.
+//!
+//! It also reads every entry added since the previous run from the entry
+//! bundles and hashes them onto the tree's frontier (kept in the state file
+//! too), which must give the new checkpoint's root: what the log publishes
+//! as its entries is then exactly what its checkpoints commit to.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -17,8 +22,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::proofs::tlog::checkpoint::Checkpoint;
 use crate::proofs::tlog::note::NoteVerifier;
-use crate::proofs::tlog::stored::Plan;
-use crate::proofs::tlog::tiles::{Tile, tile_for};
+use crate::proofs::tlog::stored::{Frontier, Plan, range_nodes};
+use crate::proofs::tlog::tiles::{Tile, WIDTH, tile_for, unbundle};
 use crate::proofs::tlog::{self, Hash};
 
 #[derive(Debug, clap::Args)]
@@ -58,6 +63,11 @@ struct State {
     root: String,
     /// The signed checkpoint as served, for the record.
     checkpoint: String,
+    /// Base64 of the hashes of the tree's perfect right-edge subtrees,
+    /// largest first: enough to append the next entries and recompute the
+    /// root. Absent in state files of earlier versions.
+    #[serde(default)]
+    frontier: Option<String>,
 }
 
 /// The log served something that is not an extension of what it served before.
@@ -108,6 +118,7 @@ fn monitor(opts: MonitorOpts) -> anyhow::Result<()> {
     let checkpoint = Checkpoint::open(&note, &verifier, verifier.name())
         .map_err(|e| Inconsistent(format!("the checkpoint does not verify: {e}")))?;
 
+    let tiles = TileCache::new(&http, &prefix);
     match &previous {
         None => println!(
             "OK  first look at {}: {} entries, root {}",
@@ -128,7 +139,6 @@ fn monitor(opts: MonitorOpts) -> anyhow::Result<()> {
                 ))
                 .into());
             }
-            let tiles = TileCache::new(&http, &prefix);
             let plan = Plan::consistency(state.size, checkpoint.size)
                 .map_err(|e| anyhow!("consistency proof: {e}"))?;
             let proof = tiles.assemble(&plan, checkpoint.size)?;
@@ -158,6 +168,33 @@ fn monitor(opts: MonitorOpts) -> anyhow::Result<()> {
             }
         }
     }
+    // The entries this run reads start after those the previous run read;
+    // on a first run (or with a state file of an earlier version), at the end.
+    let mut frontier = match previous
+        .as_ref()
+        .and_then(|state| state.frontier.as_ref().map(|saved| (state, saved)))
+    {
+        Some((state, saved)) => saved_frontier(state, saved)
+            .with_context(|| format!("{}: the saved frontier", opts.state.display()))?,
+        None => tiles.frontier(checkpoint.size)?,
+    };
+    let read = frontier.size()..checkpoint.size;
+    tiles.append_entries(&mut frontier, checkpoint.size)?;
+    if frontier.root() != checkpoint.root {
+        return Err(Inconsistent(format!(
+            "entries {} to {} as served do not hash to the checkpoint's root",
+            read.start,
+            read.end.saturating_sub(1)
+        ))
+        .into());
+    }
+    if !read.is_empty() {
+        println!(
+            "OK  read entries {} to {}: they make the checkpoint's root",
+            read.start,
+            read.end - 1
+        );
+    }
     write_state(
         &opts.state,
         &State {
@@ -166,8 +203,19 @@ fn monitor(opts: MonitorOpts) -> anyhow::Result<()> {
             size: checkpoint.size,
             root: STANDARD.encode(checkpoint.root),
             checkpoint: note,
+            frontier: Some(STANDARD.encode(frontier.to_bytes())),
         },
     )
+}
+
+/// The frontier a previous run saved, which must make the root it saved.
+fn saved_frontier(state: &State, saved: &str) -> anyhow::Result<Frontier> {
+    let bytes = STANDARD.decode(saved).map_err(|_| anyhow!("not base64"))?;
+    let frontier = Frontier::from_bytes(state.size, &bytes)?;
+    if STANDARD.encode(frontier.root()) != state.root {
+        return Err(anyhow!("it does not make the root saved with it"));
+    }
+    Ok(frontier)
 }
 
 /// `https://vault.example` → `https://vault.example/log`; a `…/log` URL stays.
@@ -231,6 +279,40 @@ impl<'a> TileCache<'a> {
         }
         plan.assemble(|node| hashes.get(&node).copied())
             .ok_or_else(|| anyhow!("a proof hash is missing from the tiles"))
+    }
+
+    /// The frontier of the tree of `size` leaves, from the hash tiles; the
+    /// caller checks its root against a checkpoint.
+    fn frontier(&self, size: u64) -> anyhow::Result<Frontier> {
+        let mut hashes = Vec::new();
+        for node in range_nodes(0, size) {
+            let (tile, within) =
+                tile_for(node, size).ok_or_else(|| anyhow!("{node:?} is outside the tree"))?;
+            hashes.extend(tlog::root(&self.fetch(tile)?[within]));
+        }
+        Frontier::from_bytes(size, &hashes).map_err(|e| anyhow!("{e}"))
+    }
+
+    /// Reads the entries after `frontier`'s up to `size` from the entry
+    /// bundles, one bundle at a time, and appends their leaf hashes.
+    fn append_entries(&self, frontier: &mut Frontier, size: u64) -> anyhow::Result<()> {
+        let mut completed = Vec::new();
+        while frontier.size() < size {
+            let index = frontier.size() / WIDTH;
+            let width = (size - index * WIDTH).min(WIDTH) as u16;
+            let tile = Tile::Entries { index, width };
+            let url = format!("{}/tile/{}", self.prefix, tile.path());
+            let bytes = fetch(self.http, &url)?;
+            let entries = unbundle(&bytes)
+                .filter(|entries| entries.len() == usize::from(width))
+                .ok_or_else(|| Inconsistent(format!("{url} is not a bundle of {width} entries")))?;
+            let skip = (frontier.size() - index * WIDTH) as usize;
+            for entry in &entries[skip..] {
+                frontier.push(tlog::leaf_hash(entry), &mut completed);
+                completed.clear();
+            }
+        }
+        Ok(())
     }
 
     fn fetch(&self, tile: Tile) -> anyhow::Result<Vec<Hash>> {

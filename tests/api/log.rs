@@ -409,6 +409,73 @@ on_every_database! {
 }
 
 on_every_database! {
+    async fn the_monitor_reads_every_new_entry_and_catches_a_rewritten_one(db) {
+        let app = db.spawn_with(&[("TSA_RATE", "100000")]).await;
+        let log = Log::new(app.url(""));
+        let verifier = log.verifier().await;
+        for _ in 0..3 {
+            log.stamp().await;
+        }
+        log.wait_for(&verifier, 3).await;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let state = state.to_str().unwrap();
+        let url = app.url("");
+        let (code, text) = monitor(&[&url, "--state", state]).await;
+        assert_eq!(code, Some(0), "{text}");
+
+        // Into the second entry bundle: the first run's last one is read from its middle.
+        for _ in 3..300 {
+            log.stamp().await;
+        }
+        log.wait_for(&verifier, 300).await;
+        let (code, text) = monitor(&[&url, "--state", state]).await;
+        assert_eq!(code, Some(0), "{text}");
+        assert!(text.contains("read entries 3 to 299"), "{text}");
+
+        // Someone with the database rewrites a placed entry: the hash tiles
+        // and checkpoints are untouched, the served bundle is not.
+        log.stamp().await;
+        log.stamp().await;
+        log.wait_for(&verifier, 302).await;
+        let conn = db.connect().await;
+        let backend = sea_orm::ConnectionTrait::get_database_backend(&conn);
+        let sql = match backend {
+            sea_orm::DbBackend::Postgres => "UPDATE log_entries SET body = $1 WHERE leaf_index = 300",
+            _ => "UPDATE log_entries SET body = ? WHERE leaf_index = 300",
+        };
+        let forged = b"securestamp/stamp/v1\ntime 2000-01-01T00:00:00Z\ntoken-sha256 00\n".to_vec();
+        sea_orm::ConnectionTrait::execute_raw(
+            &conn,
+            sea_orm::Statement::from_sql_and_values(backend, sql, [forged.into()]),
+        )
+        .await
+        .unwrap();
+        let (code, text) = monitor(&[&url, "--state", state]).await;
+        assert_eq!(code, Some(2), "{text}");
+        assert!(
+            text.contains("INCONSISTENT LOG") && text.contains("entries 300 to 301"),
+            "{text}"
+        );
+        // The failed run kept the state of the last good one.
+        let saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
+        assert_eq!(saved["size"], 300);
+
+        // A state file whose frontier does not make its root is refused, not trusted.
+        let mut saved = saved;
+        let engine = base64::engine::general_purpose::STANDARD;
+        let mut frontier = base64::Engine::decode(&engine, saved["frontier"].as_str().unwrap()).unwrap();
+        frontier[0] ^= 1;
+        saved["frontier"] = base64::Engine::encode(&engine, frontier).into();
+        std::fs::write(state, serde_json::to_vec(&saved).unwrap()).unwrap();
+        let (code, text) = monitor(&[&url, "--state", state]).await;
+        assert_eq!(code, Some(1), "{text}");
+        assert!(text.contains("does not make the root"), "{text}");
+    }
+}
+
+on_every_database! {
     async fn files_stored_before_the_log_get_entries_and_full_receipts(db) {
         let app = db.spawn().await;
         let (script, csrf) = app.signed_in_script("early").await;
