@@ -16,7 +16,7 @@ use securestamp::proofs::tlog::tiles::{self, format_index};
 use securestamp::proofs::tlog::{Hash, leaf_hash, root, verify_consistency, verify_inclusion};
 use serde_json::Value;
 
-use crate::helpers::{Database, on_every_database};
+use crate::helpers::{Database, TestApp, on_every_database};
 
 /// A DER `TimeStampReq` for a SHA-256 imprint, asking for the certificate.
 pub fn tsa_request(digest: [u8; 32]) -> Vec<u8> {
@@ -348,58 +348,110 @@ async fn monitor(args: &[&str]) -> (Option<i32>, String) {
     (output.status.code(), text)
 }
 
-on_every_database! {
-    async fn the_monitor_follows_the_log_and_catches_a_rewritten_history(db) {
+/// A server with a log of `stamps` entries, watched by a monitor whose
+/// first run has passed.
+struct Watched {
+    /// The server runs as long as this is held.
+    _app: TestApp,
+    log: Log,
+    verifier: NoteVerifier,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Watched {
+    async fn start(db: &Database, stamps: u64) -> Watched {
         let app = db.spawn_with(&[("TSA_RATE", "100000")]).await;
         let log = Log::new(app.url(""));
         let verifier = log.verifier().await;
-        for _ in 0..5 {
-            log.stamp().await;
-        }
-        log.wait_for(&verifier, 5).await;
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state.json");
-        let state = state.to_str().unwrap();
         let url = app.url("");
-
-        let (code, text) = monitor(&[&url, "--state", state]).await;
+        let watched = Watched {
+            _app: app,
+            log,
+            verifier,
+            url,
+            dir: tempfile::tempdir().unwrap(),
+        };
+        watched.grow_to(stamps).await;
+        let (code, text) = watched.monitor(&[]).await;
         assert_eq!(code, Some(0), "{text}");
-        assert!(text.contains("first look") && text.contains("5 entries"), "{text}");
-        for _ in 0..3 {
-            log.stamp().await;
+        assert!(
+            text.contains("first look") && text.contains(&format!("{stamps} entries")),
+            "{text}"
+        );
+        watched
+    }
+
+    /// Stamps until the log holds `size` entries.
+    async fn grow_to(&self, size: u64) {
+        let (current, _) = self.log.checkpoint(&self.verifier).await;
+        for _ in current.size..size {
+            self.log.stamp().await;
         }
-        log.wait_for(&verifier, 8).await;
-        let (code, text) = monitor(&[&format!("{url}/log"), "--state", state]).await;
+        self.log.wait_for(&self.verifier, size).await;
+    }
+
+    fn state(&self) -> std::path::PathBuf {
+        self.dir.path().join("state.json")
+    }
+
+    /// Runs the monitor on this server with its state file, and `extra` arguments.
+    async fn monitor(&self, extra: &[&str]) -> (Option<i32>, String) {
+        let state = self.state();
+        monitor(
+            &[
+                &[self.url.as_str(), "--state", state.to_str().unwrap()][..],
+                extra,
+            ]
+            .concat(),
+        )
+        .await
+    }
+}
+
+/// Changes the test database behind the server's back: `sql`, written with
+/// `?` for its one value.
+async fn tamper(db: &Database, sql: &str, value: Vec<u8>) {
+    let conn = db.connect().await;
+    let backend = sea_orm::ConnectionTrait::get_database_backend(&conn);
+    let sql = match backend {
+        sea_orm::DbBackend::Postgres => sql.replace('?', "$1"),
+        _ => sql.to_owned(),
+    };
+    sea_orm::ConnectionTrait::execute_raw(
+        &conn,
+        sea_orm::Statement::from_sql_and_values(backend, sql, [value.into()]),
+    )
+    .await
+    .unwrap();
+}
+
+on_every_database! {
+    async fn the_monitor_follows_the_log_and_catches_a_rewritten_history(db) {
+        let watched = Watched::start(&db, 5).await;
+        let url = &watched.url;
+        let state = watched.state();
+        watched.grow_to(8).await;
+        // The log's own prefix works as well as the server's address.
+        let (code, text) = monitor(&[&format!("{url}/log"), "--state", state.to_str().unwrap()]).await;
         assert_eq!(code, Some(0), "{text}");
         assert!(text.contains("grew from 5 to 8 entries"), "{text}");
-        let (code, text) = monitor(&[&url, "--state", state]).await;
+        let (code, text) = watched.monitor(&[]).await;
         assert_eq!(code, Some(0), "{text}");
         assert!(text.contains("unchanged at 8 entries"), "{text}");
 
         // Someone with the database rewrites the first eight entries' subtree;
         // the server goes on signing checkpoints on top of it.
-        let conn = db.connect().await;
-        let backend = sea_orm::ConnectionTrait::get_database_backend(&conn);
-        let sql = match backend {
-            sea_orm::DbBackend::Postgres => "UPDATE log_state SET frontier = $1 WHERE id = 1",
-            _ => "UPDATE log_state SET frontier = ? WHERE id = 1",
-        };
-        sea_orm::ConnectionTrait::execute_raw(
-            &conn,
-            sea_orm::Statement::from_sql_and_values(backend, sql, [vec![0x42u8; 32].into()]),
-        )
-        .await
-        .unwrap();
-        log.stamp().await;
-        log.wait_for(&verifier, 9).await;
-        let (code, text) = monitor(&[&url, "--state", state]).await;
+        tamper(&db, "UPDATE log_state SET frontier = ? WHERE id = 1", vec![0x42u8; 32]).await;
+        watched.grow_to(9).await;
+        let (code, text) = watched.monitor(&[]).await;
         assert_eq!(code, Some(2), "{text}");
         assert!(text.contains("INCONSISTENT LOG") && text.contains("does not extend"), "{text}");
 
         // A key other than the log's: its checkpoints do not verify.
         let other = securestamp::proofs::tlog::note::NoteSigner::generate("securestamp.localhost/log").unwrap();
-        let fresh = dir.path().join("fresh.json");
-        let (code, text) = monitor(&[&url, "--state", fresh.to_str().unwrap(), "--key", &other.verifier_key()]).await;
+        let fresh = watched.dir.path().join("fresh.json");
+        let (code, text) = monitor(&[url, "--state", fresh.to_str().unwrap(), "--key", &other.verifier_key()]).await;
         assert_eq!(code, Some(2), "{text}");
         assert!(text.contains("does not verify"), "{text}");
         // An outage is not an inconsistency.
@@ -410,56 +462,29 @@ on_every_database! {
 
 on_every_database! {
     async fn the_monitor_reads_every_new_entry_and_catches_a_rewritten_one(db) {
-        let app = db.spawn_with(&[("TSA_RATE", "100000")]).await;
-        let log = Log::new(app.url(""));
-        let verifier = log.verifier().await;
-        for _ in 0..3 {
-            log.stamp().await;
-        }
-        log.wait_for(&verifier, 3).await;
-        let dir = tempfile::tempdir().unwrap();
-        let state = dir.path().join("state.json");
-        let state = state.to_str().unwrap();
-        let url = app.url("");
-        let (code, text) = monitor(&[&url, "--state", state]).await;
-        assert_eq!(code, Some(0), "{text}");
+        let watched = Watched::start(&db, 3).await;
 
         // Into the second entry bundle: the first run's last one is read from its middle.
-        for _ in 3..300 {
-            log.stamp().await;
-        }
-        log.wait_for(&verifier, 300).await;
-        let (code, text) = monitor(&[&url, "--state", state]).await;
+        watched.grow_to(300).await;
+        let (code, text) = watched.monitor(&[]).await;
         assert_eq!(code, Some(0), "{text}");
         assert!(text.contains("read entries 3 to 299"), "{text}");
 
         // Someone with the database rewrites a placed entry: the hash tiles
         // and checkpoints are untouched, the served bundle is not.
-        log.stamp().await;
-        log.stamp().await;
-        log.wait_for(&verifier, 302).await;
-        let conn = db.connect().await;
-        let backend = sea_orm::ConnectionTrait::get_database_backend(&conn);
-        let sql = match backend {
-            sea_orm::DbBackend::Postgres => "UPDATE log_entries SET body = $1 WHERE leaf_index = 300",
-            _ => "UPDATE log_entries SET body = ? WHERE leaf_index = 300",
-        };
-        let forged = b"securestamp/stamp/v1\ntime 2000-01-01T00:00:00Z\ntoken-sha256 00\n".to_vec();
-        sea_orm::ConnectionTrait::execute_raw(
-            &conn,
-            sea_orm::Statement::from_sql_and_values(backend, sql, [forged.into()]),
-        )
-        .await
-        .unwrap();
-        let (code, text) = monitor(&[&url, "--state", state]).await;
+        watched.grow_to(302).await;
+        let forged = b"securestamp/stamp/v1\ntime 2000-01-01T00:00:00Z\ntoken-sha256 00\n";
+        tamper(&db, "UPDATE log_entries SET body = ? WHERE leaf_index = 300", forged.to_vec()).await;
+        let (code, text) = watched.monitor(&[]).await;
         assert_eq!(code, Some(2), "{text}");
         assert!(
             text.contains("INCONSISTENT LOG") && text.contains("entries 300 to 301"),
             "{text}"
         );
         // The failed run kept the state of the last good one.
+        let state = watched.state();
         let saved: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
+            serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
         assert_eq!(saved["size"], 300);
 
         // A state file whose frontier does not make its root is refused, not trusted.
@@ -468,8 +493,8 @@ on_every_database! {
         let mut frontier = base64::Engine::decode(&engine, saved["frontier"].as_str().unwrap()).unwrap();
         frontier[0] ^= 1;
         saved["frontier"] = base64::Engine::encode(&engine, frontier).into();
-        std::fs::write(state, serde_json::to_vec(&saved).unwrap()).unwrap();
-        let (code, text) = monitor(&[&url, "--state", state]).await;
+        std::fs::write(&state, serde_json::to_vec(&saved).unwrap()).unwrap();
+        let (code, text) = watched.monitor(&[]).await;
         assert_eq!(code, Some(1), "{text}");
         assert!(text.contains("does not make the root"), "{text}");
     }
