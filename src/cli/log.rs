@@ -10,7 +10,9 @@
 //! It also reads every entry added since the previous run from the entry
 //! bundles and hashes them onto the tree's frontier (kept in the state file
 //! too), which must give the new checkpoint's root: what the log publishes
-//! as its entries is then exactly what its checkpoints commit to.
+//! as its entries is then exactly what its checkpoints commit to. An entry
+//! that first appears after a run but states a time well before it is
+//! reported as late: the log exists to make a stamp dated back visible.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -21,6 +23,7 @@ use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
 
 use crate::proofs::tlog::checkpoint::Checkpoint;
+use crate::proofs::tlog::entry::stated_time;
 use crate::proofs::tlog::note::NoteVerifier;
 use crate::proofs::tlog::stored::{Frontier, Plan, range_nodes};
 use crate::proofs::tlog::tiles::{Tile, WIDTH, tile_for, unbundle};
@@ -51,6 +54,10 @@ struct MonitorOpts {
     /// later runs keep using that one.
     #[arg(long, value_name = "VKEY")]
     key: Option<String>,
+    /// An entry first seen after a run, stating a time more than this many
+    /// seconds before that run, is reported as late (exit status 3).
+    #[arg(long, value_name = "SECONDS", default_value_t = 300)]
+    late_after: u64,
 }
 
 /// What a run leaves for the next.
@@ -68,12 +75,21 @@ struct State {
     /// root. Absent in state files of earlier versions.
     #[serde(default)]
     frontier: Option<String>,
+    /// When the run fetched the checkpoint (RFC 3339, the monitor's clock).
+    #[serde(default)]
+    checked_at: Option<String>,
 }
 
 /// The log served something that is not an extension of what it served before.
 #[derive(Debug, thiserror::Error)]
 #[error("INCONSISTENT LOG: {0}")]
 pub struct Inconsistent(pub String);
+
+/// Entries appeared that state a time well before the previous run: stamps
+/// dated back, or (once, documented by the operator) files logged at an upgrade.
+#[derive(Debug, thiserror::Error)]
+#[error("LATE ENTRIES: {0}")]
+pub struct Late(pub String);
 
 pub fn run(opts: Opts) -> anyhow::Result<()> {
     let LogCommand::Monitor(opts) = opts.command;
@@ -114,6 +130,7 @@ fn monitor(opts: MonitorOpts) -> anyhow::Result<()> {
     }
     let verifier = NoteVerifier::parse(&key).map_err(|e| anyhow!("the verifier key: {e}"))?;
 
+    let checked_at = chrono::Utc::now();
     let note = fetch_text(&http, &format!("{prefix}/checkpoint"))?;
     let checkpoint = Checkpoint::open(&note, &verifier, verifier.name())
         .map_err(|e| Inconsistent(format!("the checkpoint does not verify: {e}")))?;
@@ -178,8 +195,30 @@ fn monitor(opts: MonitorOpts) -> anyhow::Result<()> {
             .with_context(|| format!("{}: the saved frontier", opts.state.display()))?,
         None => tiles.frontier(checkpoint.size)?,
     };
+    // Entries the previous run could not have seen must not state a time
+    // from well before it.
+    let cutoff = match previous
+        .as_ref()
+        .and_then(|state| state.checked_at.as_deref())
+    {
+        Some(time) => Some(
+            chrono::DateTime::parse_from_rfc3339(time)
+                .with_context(|| format!("{}: checked_at", opts.state.display()))?
+                .to_utc()
+                - chrono::TimeDelta::seconds(i64::try_from(opts.late_after).unwrap_or(i64::MAX)),
+        ),
+        None => None,
+    };
+    let mut late = Vec::new();
     let read = frontier.size()..checkpoint.size;
-    tiles.append_entries(&mut frontier, checkpoint.size)?;
+    tiles.append_entries(&mut frontier, checkpoint.size, |index, entry| {
+        let stated = stated_time(entry).map(chrono::DateTime::<chrono::Utc>::from);
+        if let (Some(stated), Some(cutoff)) = (stated, cutoff)
+            && stated < cutoff
+        {
+            late.push((index, stated));
+        }
+    })?;
     if frontier.root() != checkpoint.root {
         return Err(Inconsistent(format!(
             "entries {} to {} as served do not hash to the checkpoint's root",
@@ -204,8 +243,29 @@ fn monitor(opts: MonitorOpts) -> anyhow::Result<()> {
             root: STANDARD.encode(checkpoint.root),
             checkpoint: note,
             frontier: Some(STANDARD.encode(frontier.to_bytes())),
+            checked_at: Some(checked_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
         },
-    )
+    )?;
+    // Reported once: the state has moved past them.
+    if let Some((first, _)) = late.first() {
+        let since = previous
+            .as_ref()
+            .and_then(|state| state.checked_at.clone())
+            .unwrap_or_default();
+        for (index, stated) in late.iter().take(10) {
+            println!(
+                "LATE entry {index} states {}, but was not in the log at {since}",
+                stated.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            );
+        }
+        return Err(Late(format!(
+            "{} new entries (from entry {first}) state a time more than {} s before the last check at {since}",
+            late.len(),
+            opts.late_after
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 /// The frontier a previous run saved, which must make the root it saved.
@@ -294,8 +354,14 @@ impl<'a> TileCache<'a> {
     }
 
     /// Reads the entries after `frontier`'s up to `size` from the entry
-    /// bundles, one bundle at a time, and appends their leaf hashes.
-    fn append_entries(&self, frontier: &mut Frontier, size: u64) -> anyhow::Result<()> {
+    /// bundles, one bundle at a time, shows each to `each` with its index,
+    /// and appends their leaf hashes.
+    fn append_entries(
+        &self,
+        frontier: &mut Frontier,
+        size: u64,
+        mut each: impl FnMut(u64, &[u8]),
+    ) -> anyhow::Result<()> {
         let mut completed = Vec::new();
         while frontier.size() < size {
             let index = frontier.size() / WIDTH;
@@ -308,6 +374,7 @@ impl<'a> TileCache<'a> {
                 .ok_or_else(|| Inconsistent(format!("{url} is not a bundle of {width} entries")))?;
             let skip = (frontier.size() - index * WIDTH) as usize;
             for entry in &entries[skip..] {
+                each(frontier.size(), entry);
                 frontier.push(tlog::leaf_hash(entry), &mut completed);
                 completed.clear();
             }

@@ -66,6 +66,10 @@ pub fn main(cli: Cli) -> ExitCode {
             eprintln!("error: {error:#}");
             ExitCode::from(2)
         }
+        Err(error) if error.is::<log::Late>() => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(3)
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             ExitCode::FAILURE

@@ -16,7 +16,7 @@ use securestamp::proofs::tlog::tiles::{self, format_index};
 use securestamp::proofs::tlog::{Hash, leaf_hash, root, verify_consistency, verify_inclusion};
 use serde_json::Value;
 
-use crate::helpers::{Database, TestApp, on_every_database};
+use crate::helpers::{Backend, Database, TestApp, on_every_database};
 
 /// A DER `TimeStampReq` for a SHA-256 imprint, asking for the certificate.
 pub fn tsa_request(digest: [u8; 32]) -> Vec<u8> {
@@ -498,6 +498,44 @@ on_every_database! {
         assert_eq!(code, Some(1), "{text}");
         assert!(text.contains("does not make the root"), "{text}");
     }
+}
+
+#[tokio::test]
+async fn the_monitor_reports_entries_that_state_a_time_before_its_last_run() {
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    let watched = Watched::start(&db, 2).await;
+    // As if the last run had looked an hour from now: entries stamped now,
+    // which it did not see, claim a time long before it, as a stamp dated
+    // back and logged after the fact would.
+    let look_ahead = || {
+        let state = watched.state();
+        let mut saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+        let later = chrono::Utc::now() + chrono::TimeDelta::hours(1);
+        saved["checked_at"] = later
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            .into();
+        std::fs::write(&state, serde_json::to_vec(&saved).unwrap()).unwrap();
+    };
+    look_ahead();
+    watched.grow_to(4).await;
+    let (code, text) = watched.monitor(&[]).await;
+    assert_eq!(code, Some(3), "{text}");
+    assert!(
+        text.contains("LATE entry 2 states") && text.contains("LATE entry 3 states"),
+        "{text}"
+    );
+    assert!(text.contains("2 new entries (from entry 2)"), "{text}");
+    // Reported once: the run moved the state past them.
+    let (code, text) = watched.monitor(&[]).await;
+    assert_eq!(code, Some(0), "{text}");
+
+    // Within a larger allowance, the same lateness passes.
+    look_ahead();
+    watched.grow_to(6).await;
+    let (code, text) = watched.monitor(&["--late-after", "7200"]).await;
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("read entries 4 to 5"), "{text}");
 }
 
 on_every_database! {

@@ -36,10 +36,51 @@ pub fn stamp_entry(gen_time: SystemTime, token_der: &[u8]) -> Vec<u8> {
     .into_bytes()
 }
 
+/// The time a stamp entry states; `None` for anything not exactly in the
+/// format [`stamp_entry`] writes.
+pub fn stated_time(entry: &[u8]) -> Option<SystemTime> {
+    let text = std::str::from_utf8(entry).ok()?;
+    let mut lines = text.strip_suffix('\n')?.split('\n');
+    let (version, time, token) = (lines.next()?, lines.next()?, lines.next()?);
+    let token = token.strip_prefix("token-sha256 ")?;
+    let well_formed = version == VERSION_LINE
+        && lines.next().is_none()
+        && token.len() == 64
+        && token
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'));
+    if !well_formed {
+        return None;
+    }
+    let time =
+        chrono::NaiveDateTime::parse_from_str(time.strip_prefix("time ")?, "%Y-%m-%dT%H:%M:%SZ")
+            .ok()?;
+    let seconds = u64::try_from(time.and_utc().timestamp()).ok()?;
+    Some(UNIX_EPOCH + std::time::Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn the_stated_time_is_read_back_from_well_formed_entries_only() {
+        let time = UNIX_EPOCH + Duration::from_secs(1_795_000_000);
+        let entry = stamp_entry(time, b"token");
+        assert_eq!(stated_time(&entry), Some(time));
+        let text = String::from_utf8(entry).unwrap();
+        for other in [
+            text.replace("v1", "v2"),
+            text.replace("T11:06:40Z", "T11:06:40.5Z"),
+            text.replace("3c46", "3C46"),
+            text.trim_end().to_owned(),
+            format!("{text}extra\n"),
+            "securestamp/stamp/v1\ntime 2026-11-18T11:06:40Z\n".to_owned(),
+        ] {
+            assert_eq!(stated_time(other.as_bytes()), None, "{other:?}");
+        }
+    }
 
     #[test]
     fn an_entry_states_the_time_and_the_token_hash() {
