@@ -8,6 +8,7 @@ mod csrf;
 mod files;
 mod headers;
 mod log;
+mod monitor;
 mod proofs;
 mod sessions;
 mod startup;
