@@ -235,12 +235,16 @@ async fn prepare(
 /// The signed-in account of a route served without this layer (`POST /tsa`
 /// when it is not public): by personal API token, else by session cookie.
 /// Such a route must not need the CSRF check.
-pub async fn signed_in(state: &AppState, request: &Parts) -> Result<Option<CurrentUser>, AppError> {
-    if request.headers.contains_key(header::AUTHORIZATION) {
-        return bearer_user(state, &request.headers).await.map(Some);
+pub async fn signed_in(
+    state: &AppState,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Option<CurrentUser>, AppError> {
+    if headers.contains_key(header::AUTHORIZATION) {
+        return bearer_user(state, headers).await.map(Some);
     }
-    let secure = is_https(&request.uri, &request.headers);
-    let jar = cookies::incoming(&request.headers);
+    let secure = is_https(uri, headers);
+    let jar = cookies::incoming(headers);
     match cookies::value(&jar, Name::Session, secure).and_then(SessionToken::parse) {
         Some(token) => Ok(session_user(state, &token).await?.map(|(_, user)| user)),
         None => Ok(None),

@@ -14,8 +14,7 @@ use std::time::SystemTime;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, header};
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::error::AppError;
@@ -29,14 +28,14 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 pub async fn stamp(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    request: Parts,
+    uri: Uri,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    if !state.config.tsa_public && visitor::signed_in(&state, &request).await?.is_none() {
+    if !state.config.tsa_public && visitor::signed_in(&state, &uri, &headers).await?.is_none() {
         return Err(AppError::Unauthenticated);
     }
-    let content_type = request
-        .headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .unwrap_or_default();
