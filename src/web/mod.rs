@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod cookies;
+pub mod csrf;
 pub mod extract;
 pub mod headers;
 pub mod negotiate;

@@ -1,19 +1,21 @@
 //! The request context: who is asking ([`Visitor`], [`CurrentUser`]) and the
 //! CSRF check, both run by [`layer`] before any handler.
 //!
-//! Every state-changing request passes through here: it is refused (403) when
-//! a browser says it came from another site, or when it carries no CSRF token
-//! matching the session (header `X-CSRF-Token`, or form field `csrf_token`).
+//! Every state-changing request to a page, a form or the account API passes
+//! through here: it is refused (403) when a browser says it came from another
+//! site, or when it carries no CSRF token matching the session (header
+//! `X-CSRF-Token`, or form field `csrf_token`). The routes for tools
+//! (`router.rs`) skip this layer: they change nothing anyone owns.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use axum::body::Body;
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::{HeaderMap, Method, Uri, header, request::Parts};
+use axum::http::{HeaderMap, Uri, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::cookies::{self, Name};
+use super::csrf::{CSRF_EXEMPT, DeferredCsrf, defers_its_token, presented_token};
 use super::pages::{Flash, Layout};
 use crate::auth::csrf::{cross_site_refusal, is_safe};
 use crate::auth::tokens::CsrfBinding;
@@ -198,9 +200,9 @@ async fn prepare(
         }
         if defers_its_token(&request) {
             let mut request = request;
-            request.extensions_mut().insert(DeferredCsrf {
-                expected: visitor.csrf_token.clone(),
-            });
+            request
+                .extensions_mut()
+                .insert(DeferredCsrf::new(visitor.csrf_token.clone()));
             request.extensions_mut().insert(visitor.clone());
             return Ok((request, visitor));
         }
@@ -323,82 +325,6 @@ async fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<CurrentUse
         email: account.email,
         api_token: Some(token.id),
     })
-}
-
-/// Routes that change nothing anyone owns, so a forged request gains nothing:
-/// `POST /verify` checks a file and stores nothing.
-const CSRF_EXEMPT: &[&str] = &["/verify"];
-
-/// Routes whose multipart forms carry their token as the first form field.
-const MULTIPART_ROUTES: &[&str] = &["/upload"];
-
-/// A multipart form to a route that checks its own token field: the body may
-/// be gigabytes, so it is not read here. The handler must call
-/// [`DeferredCsrf::accepts`] before it acts on anything after that field.
-fn defers_its_token(request: &Request) -> bool {
-    has_content_type(request, "multipart/form-data")
-        && !request.headers().contains_key("x-csrf-token")
-        && MULTIPART_ROUTES.contains(&request.uri().path())
-}
-
-/// Whether the body's media type is `media_type` (parameters and case aside).
-fn has_content_type(request: &Request, media_type: &str) -> bool {
-    request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .is_some_and(|value| value.to_ascii_lowercase().starts_with(media_type))
-}
-
-/// The token a deferred multipart form must carry in its `csrf_token` field.
-#[derive(Clone, Debug)]
-pub struct DeferredCsrf {
-    expected: String,
-}
-
-impl DeferredCsrf {
-    /// Constant-time comparison with the presented field.
-    pub fn accepts(&self, presented: &str) -> bool {
-        let (a, b) = (self.expected.as_bytes(), presented.trim().as_bytes());
-        a.len() == b.len() && bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
-    }
-}
-
-/// The CSRF token a request carries: the `X-CSRF-Token` header, or the
-/// `csrf_token` field of a url-encoded form (the body is read and put back).
-async fn presented_token(request: Request) -> Result<(Request, Option<String>), AppError> {
-    if let Some(value) = request.headers().get("x-csrf-token") {
-        let token = value.to_str().map(str::to_owned).ok();
-        return Ok((request, token));
-    }
-    if !has_content_type(&request, "application/x-www-form-urlencoded")
-        || request.method() == Method::GET
-    {
-        return Ok((request, None));
-    }
-    let declared = request
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > FORM_LIMIT as u64) {
-        return Err(AppError::PayloadTooLarge);
-    }
-    let (parts, body) = request.into_parts();
-    let bytes = axum::body::to_bytes(body, FORM_LIMIT)
-        .await
-        .map_err(|error| {
-            let too_large = std::error::Error::source(&error)
-                .is_some_and(|source| source.is::<http_body_util::LengthLimitError>());
-            if too_large {
-                AppError::PayloadTooLarge
-            } else {
-                AppError::BadRequest("The request body could not be read.".into())
-            }
-        })?;
-    let token = url::form_urlencoded::parse(&bytes)
-        .find(|(name, _)| name == "csrf_token")
-        .map(|(_, value)| value.into_owned());
-    Ok((Request::from_parts(parts, Body::from(bytes)), token))
 }
 
 /// Whether the client reached us over https, directly or through a proxy that

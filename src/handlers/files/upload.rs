@@ -25,8 +25,8 @@ use crate::proofs::openpgp::StreamingSignature;
 use crate::stamping::{self, Received};
 use crate::state::AppState;
 use crate::vault;
+use crate::web::csrf::DeferredCsrf;
 use crate::web::pages::{FlashKind, UploadPage};
-use crate::web::visitor::DeferredCsrf;
 use crate::web::{CurrentUser, Format, Visitor};
 
 pub async fn form(
