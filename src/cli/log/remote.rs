@@ -2,11 +2,12 @@
 //! what can be rebuilt from them (proof hashes, the tree's right edge).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use anyhow::{Context, anyhow};
 
 use super::Inconsistent;
-use crate::proofs::tlog::stored::{Frontier, Plan, range_nodes};
+use crate::proofs::tlog::stored::{Frontier, Node, Plan, range_nodes};
 use crate::proofs::tlog::tiles::{Tile, WIDTH, tile_for, unbundle};
 use crate::proofs::tlog::{self, Hash};
 
@@ -42,21 +43,9 @@ impl Remote {
     }
 
     /// The hashes of `plan`'s proof in the tree of `size` leaves, rebuilt
-    /// from the hash tiles (each fetched once).
+    /// from the hash tiles.
     pub fn proof(&self, plan: &Plan, size: u64) -> anyhow::Result<Vec<Hash>> {
-        let mut tiles: HashMap<Tile, Vec<Hash>> = HashMap::new();
-        let mut hashes = HashMap::new();
-        for node in plan.nodes() {
-            let (tile, within) =
-                tile_for(node, size).ok_or_else(|| anyhow!("{node:?} is outside the tree"))?;
-            let hashes_of_tile = match tiles.entry(tile) {
-                std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
-                std::collections::hash_map::Entry::Vacant(entry) => {
-                    entry.insert(self.hash_tile(tile)?)
-                }
-            };
-            hashes.insert(node, tlog::root(&hashes_of_tile[within]));
-        }
+        let hashes = self.node_hashes(plan.nodes(), size)?;
         plan.assemble(|node| hashes.get(&node).copied())
             .ok_or_else(|| anyhow!("a proof hash is missing from the tiles"))
     }
@@ -64,13 +53,31 @@ impl Remote {
     /// The frontier of the tree of `size` leaves, from the hash tiles; the
     /// caller checks its root against a checkpoint.
     pub fn frontier(&self, size: u64) -> anyhow::Result<Frontier> {
-        let mut hashes = Vec::new();
-        for node in range_nodes(0, size) {
+        let nodes = range_nodes(0, size);
+        let hashes = self.node_hashes(nodes.clone(), size)?;
+        let bytes: Vec<u8> = nodes.iter().flat_map(|node| hashes[node]).collect();
+        Frontier::from_bytes(size, &bytes).map_err(|e| anyhow!("{e}"))
+    }
+
+    /// The hashes of perfect subtrees of the tree of `size` leaves, each
+    /// rebuilt from the hash tile that holds it; each tile is fetched once.
+    fn node_hashes(
+        &self,
+        nodes: impl IntoIterator<Item = Node>,
+        size: u64,
+    ) -> anyhow::Result<HashMap<Node, Hash>> {
+        let mut tiles: HashMap<Tile, Vec<Hash>> = HashMap::new();
+        let mut hashes = HashMap::new();
+        for node in nodes {
             let (tile, within) =
                 tile_for(node, size).ok_or_else(|| anyhow!("{node:?} is outside the tree"))?;
-            hashes.extend(tlog::root(&self.hash_tile(tile)?[within]));
+            let hashes_of_tile = match tiles.entry(tile) {
+                Entry::Occupied(entry) => entry.into_mut(),
+                Entry::Vacant(entry) => entry.insert(self.hash_tile(tile)?),
+            };
+            hashes.insert(node, tlog::root(&hashes_of_tile[within]));
         }
-        Frontier::from_bytes(size, &hashes).map_err(|e| anyhow!("{e}"))
+        Ok(hashes)
     }
 
     /// Reads the entries after `frontier`'s up to `size` from the entry
