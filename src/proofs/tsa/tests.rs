@@ -1,6 +1,7 @@
 //! The responder's refusals, failure bits and token contents.
 
 use super::*;
+use cmpv2::status::PkiStatus;
 use std::time::{Duration, UNIX_EPOCH};
 use x509_tsp::TimeStampResp;
 
