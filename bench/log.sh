@@ -10,6 +10,7 @@
 # is created afresh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 duration=${1:-10}
 work=$(mktemp -d)
@@ -40,15 +41,7 @@ start 5081
 start 5082
 echo "# SecureStamp transparency log benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, PostgreSQL)"
 
-echo "benchmark data" > "$work/data.txt"
-openssl ts -query -data "$work/data.txt" -sha256 -cert -out "$work/request.tsq" 2>/dev/null
-cat > "$work/post.lua" <<LUA
-local file = io.open("$work/request.tsq", "rb")
-wrk.method = "POST"
-wrk.body = file:read("*all")
-wrk.headers["Content-Type"] = "application/timestamp-query"
-file:close()
-LUA
+tsa_load "$work"
 
 # 1. Two processes stamping at once.
 before=$(size)

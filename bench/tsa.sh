@@ -12,6 +12,7 @@
 # Usage: bench/tsa.sh [SECONDS]. Needs: openssl, wrk, curl, python3, taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/lib.sh
 
 duration=${1:-10}
 port=5078
@@ -32,15 +33,7 @@ responder=$(cargo bench -q -j2 --bench stamp -- 3 2>/dev/null)
 responder_rate=$(awk -F': ' '/^stamps/ {print $2}' <<<"$responder")
 ring_rate=$(awk -F': ' '/^ECDSA/ {print $2}' <<<"$responder")
 
-echo "benchmark data" > "$work/data.txt"
-openssl ts -query -data "$work/data.txt" -sha256 -cert -out "$work/request.tsq" 2>/dev/null
-cat > "$work/post.lua" <<LUA
-local file = io.open("$work/request.tsq", "rb")
-wrk.method = "POST"
-wrk.body = file:read("*all")
-wrk.headers["Content-Type"] = "application/timestamp-query"
-file:close()
-LUA
+tsa_load "$work"
 
 # start_server [CPU LIST]: a fresh data directory, optionally pinned.
 start_server() {
