@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Time-stamps per second, next to the machine's raw ECDSA P-256 signing rate
 # (openssl speed) measured in the same run:
-#   1. the responder alone (`cargo bench --bench stamp`: parse, sign, encode
+#   1. the responder alone (`cargo bench -p securestamp-proofs --bench stamp`: parse, sign, encode
 #      on one thread, no HTTP, no log), next to ring's bare signatures;
 #   2. POST /tsa over HTTP with wrk (32 connections, a fixed request body),
 #      every token's log entry stored before its reply (SQLite, the default),
@@ -29,7 +29,7 @@ binary="$PWD/target/release/securestamp"
 echo "# SecureStamp /tsa benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $cores cores)"
 # The machine: single-core ECDSA P-256 signatures per second (OpenSSL's assembly).
 openssl_rate=$(openssl speed -seconds 3 ecdsap256 2>/dev/null | awk '/256 bits ecdsa/ {print $(NF-1)}')
-responder=$(cargo bench -q -j2 --bench stamp -- 3 2>/dev/null)
+responder=$(cargo bench -q -j2 -p securestamp-proofs --bench stamp -- 3 2>/dev/null)
 responder_rate=$(awk -F': ' '/^stamps/ {print $2}' <<<"$responder")
 ring_rate=$(awk -F': ' '/^ECDSA/ {print $2}' <<<"$responder")
 

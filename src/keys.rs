@@ -9,15 +9,9 @@ use std::io::Write;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use der::oid::ObjectIdentifier;
-use p256::ecdsa::SigningKey;
-use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
-use x509_cert::Certificate;
-use x509_cert::der::EncodePem;
-
 use crate::proofs::openpgp;
 use crate::proofs::tlog::note::NoteSigner;
-use crate::proofs::tsa::{Authority, issue_chain};
+use crate::proofs::tsa::{Authority, ObjectIdentifier, authority_from_pem, issue_chain};
 
 /// The time-stamp authority and its public certificate chain (TSA first, then the root).
 pub struct TsaKeys {
@@ -29,15 +23,8 @@ pub struct TsaKeys {
 pub fn tsa(data_dir: &Path, policy: ObjectIdentifier) -> Result<TsaKeys, String> {
     let dir = data_dir.join("keys").join("tsa");
     if !dir.join("chain.pem").exists() {
-        let issued = issue_chain("SecureStamp").map_err(|e| e.to_string())?;
-        let key = issued
-            .key
-            .to_pkcs8_pem(LineEnding::LF)
-            .map_err(|e| e.to_string())?;
-        let chain = [&issued.certificate, &issued.root]
-            .iter()
-            .map(|certificate| certificate.to_pem(LineEnding::LF))
-            .collect::<Result<String, _>>()
+        let (key, chain) = issue_chain("SecureStamp")
+            .and_then(|issued| issued.to_pem())
             .map_err(|e| e.to_string())?;
         install(
             &dir,
@@ -52,16 +39,9 @@ pub fn tsa(data_dir: &Path, policy: ObjectIdentifier) -> Result<TsaKeys, String>
         std::fs::read_to_string(dir.join(name))
             .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
     };
-    let key = SigningKey::from_pkcs8_pem(&read("key.pem")?)
-        .map_err(|e| format!("keys/tsa/key.pem: {e}"))?;
     let chain_pem = read("chain.pem")?;
-    let certificate = Certificate::load_pem_chain(chain_pem.as_bytes())
-        .map_err(|e| format!("keys/tsa/chain.pem: {e}"))?
-        .into_iter()
-        .next()
-        .ok_or("keys/tsa/chain.pem holds no certificate")?;
-    let authority =
-        Authority::new(key, certificate, policy).map_err(|e| format!("keys/tsa: {e}"))?;
+    let authority = authority_from_pem(&read("key.pem")?, &chain_pem, policy)
+        .map_err(|e| format!("keys/tsa: {e}"))?;
     Ok(TsaKeys {
         authority,
         chain_pem,

@@ -2,6 +2,9 @@
 //!
 //! `docs/ARCHITECTURE.md` maps the modules to their responsibilities.
 
+/// The proof formats, in their own crate so that nothing there can reach I/O.
+pub use securestamp_proofs as proofs;
+
 pub mod auth;
 pub mod cli;
 pub mod config;
@@ -11,7 +14,6 @@ pub mod domain;
 pub mod error;
 pub mod handlers;
 pub mod keys;
-pub mod proofs;
 pub mod rate_limit;
 pub mod router;
 pub mod secret;
@@ -21,5 +23,4 @@ pub mod state;
 pub mod storage;
 pub mod transparency;
 pub mod vault;
-pub mod verification;
 pub mod web;

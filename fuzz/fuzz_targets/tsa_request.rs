@@ -7,7 +7,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use der::Decode;
 use libfuzzer_sys::fuzz_target;
-use securestamp::proofs::tsa::{Authority, DEFAULT_POLICY, issue_chain};
+use securestamp_proofs::tsa::{Authority, DEFAULT_POLICY, issue_chain};
 
 static AUTHORITY: LazyLock<Authority> = LazyLock::new(|| {
     let chain = issue_chain("Fuzz").expect("a chain");

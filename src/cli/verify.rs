@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 
 use crate::proofs::receipt::Receipt;
-use crate::verification::{self, TrustedKeys};
+use crate::proofs::verification::{self, TrustedKeys};
 
 #[derive(Debug, clap::Args)]
 pub struct Opts {

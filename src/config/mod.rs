@@ -59,7 +59,7 @@ pub struct Config {
     pub max_content_length: u64,
     pub allowed_extensions: AllowedExtensions,
     /// `TSTInfo.policy` of every token this TSA issues.
-    pub tsa_policy: der::oid::ObjectIdentifier,
+    pub tsa_policy: crate::proofs::tsa::ObjectIdentifier,
     /// Whether `POST /tsa` serves anyone, or only signed-in users and token holders.
     pub tsa_public: bool,
     /// Requests per second one client address may make to `POST /tsa`.

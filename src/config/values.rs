@@ -29,7 +29,7 @@ pub(super) fn parse_bool(raw: &str) -> Result<bool, String> {
 
 /// A dotted object identifier such as `1.3.6.1.4.1.32473.1`. Every arc must
 /// fit 32 bits (checked first: the parser would overflow on larger ones).
-pub(super) fn parse_oid(raw: &str) -> Result<der::oid::ObjectIdentifier, String> {
+pub(super) fn parse_oid(raw: &str) -> Result<crate::proofs::tsa::ObjectIdentifier, String> {
     let raw = raw.trim();
     let arcs_fit = raw.split('.').all(|arc| arc.parse::<u32>().is_ok());
     if !arcs_fit || raw.split('.').count() < 2 {

@@ -16,8 +16,8 @@ use tokio_util::io::{StreamReader, SyncIoBridge};
 use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::proofs::receipt::Receipt;
+use crate::proofs::verification::{self, Report, TrustedKeys};
 use crate::state::AppState;
-use crate::verification::{self, Report, TrustedKeys};
 use crate::web::pages::{CheckView, VerifyPage};
 use crate::web::{Format, Visitor};
 

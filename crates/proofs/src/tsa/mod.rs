@@ -12,7 +12,8 @@ mod certificates;
 mod reply;
 mod verify;
 
-pub use certificates::{IssuedChain, issue_chain};
+pub use certificates::{IssuedChain, authority_from_pem, issue_chain};
+pub use der::oid::ObjectIdentifier;
 pub use reply::rejection;
 pub use verify::{VerifiedToken, VerifyError, token_of, verify_reply};
 
@@ -28,7 +29,6 @@ use cms::signed_data::{
     CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
 };
 use der::asn1::{GeneralizedTime, Int, OctetString, SetOfVec};
-use der::oid::ObjectIdentifier;
 use der::{Any, Decode, Encode, Sequence, Tag};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::EncodePrivateKey;

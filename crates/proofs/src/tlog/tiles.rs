@@ -319,8 +319,8 @@ mod tests {
 
     #[test]
     fn every_stored_hash_can_be_rebuilt_from_tiles() {
-        use crate::proofs::tlog::stored::Frontier;
-        use crate::proofs::tlog::{leaf_hash, root};
+        use crate::tlog::stored::Frontier;
+        use crate::tlog::{leaf_hash, root};
         let size = 70_000u64;
         let mut frontier = Frontier::empty();
         let mut stored = std::collections::HashMap::new();

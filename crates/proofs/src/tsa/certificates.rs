@@ -6,9 +6,11 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use der::EncodePem;
 use der::oid::ObjectIdentifier;
+use der::pem::LineEnding;
 use p256::ecdsa::{DerSignature, SigningKey};
-use p256::pkcs8::EncodePublicKey;
+use p256::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey};
 use x509_cert::Certificate;
 use x509_cert::builder::{Builder, CertificateBuilder, Profile};
 use x509_cert::ext::pkix::ExtendedKeyUsage;
@@ -81,6 +83,37 @@ pub fn issue_chain(name: &str) -> Result<IssuedChain, TsaError> {
         certificate,
         root,
     })
+}
+
+impl IssuedChain {
+    /// The key as PKCS #8 PEM, and the chain (TSA certificate, then root) as PEM.
+    pub fn to_pem(&self) -> Result<(String, String), TsaError> {
+        let key = self
+            .key
+            .to_pkcs8_pem(LineEnding::LF)
+            .map_err(|e| TsaError::Certificate(format!("key: {e}")))?;
+        let chain = [&self.certificate, &self.root]
+            .iter()
+            .map(|certificate| certificate.to_pem(LineEnding::LF))
+            .collect::<Result<String, _>>()?;
+        Ok((key.to_string(), chain))
+    }
+}
+
+/// An authority from the PEM that [`IssuedChain::to_pem`] writes: a PKCS #8
+/// key and a chain whose first certificate is the key's.
+pub fn authority_from_pem(
+    key_pem: &str,
+    chain_pem: &str,
+    policy: ObjectIdentifier,
+) -> Result<super::Authority, TsaError> {
+    let key = SigningKey::from_pkcs8_pem(key_pem)
+        .map_err(|e| TsaError::Certificate(format!("key: {e}")))?;
+    let certificate = Certificate::load_pem_chain(chain_pem.as_bytes())?
+        .into_iter()
+        .next()
+        .ok_or_else(|| TsaError::Certificate("the chain holds no certificate".into()))?;
+    super::Authority::new(key, certificate, policy)
 }
 
 fn distinguished_name(common_name: &str) -> Result<Name, TsaError> {

@@ -91,7 +91,7 @@ impl Checkpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::proofs::tlog::{leaf_hash, root};
+    use crate::tlog::{leaf_hash, root};
 
     #[test]
     fn checkpoints_round_trip_through_signed_notes() {

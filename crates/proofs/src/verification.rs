@@ -10,13 +10,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
-use crate::proofs::openpgp;
-use crate::proofs::receipt::{LogProof, Receipt};
-use crate::proofs::tlog::checkpoint::Checkpoint;
-use crate::proofs::tlog::entry::stamp_entry;
-use crate::proofs::tlog::note::NoteVerifier;
-use crate::proofs::tlog::proof::TlogProof;
-use crate::proofs::{tlog, tsa};
+use crate::openpgp;
+use crate::receipt::{LogProof, Receipt};
+use crate::tlog::checkpoint::Checkpoint;
+use crate::tlog::entry::stamp_entry;
+use crate::tlog::note::NoteVerifier;
+use crate::tlog::proof::TlogProof;
+use crate::{tlog, tsa};
 
 /// One proof's verdict: what holds, or why not.
 #[derive(Clone, Debug)]

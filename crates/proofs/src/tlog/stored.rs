@@ -216,7 +216,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
-    use crate::proofs::tlog::{consistency_proof, inclusion_proof, leaf_hash, root};
+    use crate::tlog::{consistency_proof, inclusion_proof, leaf_hash, root};
 
     /// Grows a tree leaf by leaf the way the sequencer does, keeping every stored hash.
     fn grow(n: u64) -> (Frontier, HashMap<Node, Hash>, Vec<Hash>) {

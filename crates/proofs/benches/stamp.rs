@@ -2,7 +2,7 @@
 //! signed `TimeStampResp` out, on one thread, next to bare ECDSA P-256
 //! signatures through the same library on the same thread.
 //!
-//! `cargo bench --bench stamp [-- SECONDS]` (default 3 s each). Prints two
+//! `cargo bench -p securestamp-proofs --bench stamp [-- SECONDS]` (default 3 s each). Prints two
 //! rates and their ratio: the share of a stamp's time that is the signature.
 
 use std::hint::black_box;
@@ -12,7 +12,7 @@ use der::Encode;
 use der::asn1::{Int, OctetString};
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
-use securestamp::proofs::tsa::{Authority, DEFAULT_POLICY, HashAlgorithm, issue_chain};
+use securestamp_proofs::tsa::{Authority, DEFAULT_POLICY, HashAlgorithm, issue_chain};
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_tsp::{MessageImprint, TimeStampReq, TspVersion};
 

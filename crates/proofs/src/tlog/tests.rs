@@ -1,4 +1,4 @@
-//! Known answers from an independent implementation (`tests/data/tlog/generate.py`,
+//! Known answers from an independent implementation (`crates/proofs/tests/data/tlog/generate.py`,
 //! which follows RFC 6962's definitions and checks its own output with RFC
 //! 9162's verifiers), for trees of 0 to 64 leaves where leaf i is `leaf-i`.
 
@@ -27,7 +27,7 @@ struct Consistency {
 }
 
 fn vectors() -> Vectors {
-    serde_json::from_str(include_str!("../../../tests/data/tlog/vectors.json"))
+    serde_json::from_str(include_str!("../../tests/data/tlog/vectors.json"))
         .expect("the vectors parse")
 }
 
