@@ -102,6 +102,11 @@ impl AppError {
         }
     }
 
+    /// A fault of ours that no lower error describes; `message` is logged, never shown.
+    pub fn internal(message: impl Into<String>) -> AppError {
+        AppError::Internal(anyhow::Error::msg(message.into()))
+    }
+
     /// A generic error for a status produced outside the application
     /// (the router's 404 and 405, a body-limit 413).
     pub fn from_status(status: StatusCode) -> Option<AppError> {
@@ -119,7 +124,7 @@ impl AppError {
                 AppError::BadRequest("The request body does not have the expected fields.".into())
             }
             s if s.is_server_error() => {
-                AppError::Internal(anyhow::anyhow!("status {s} from a lower layer"))
+                AppError::internal(format!("status {s} from a lower layer"))
             }
             _ => return None,
         })
@@ -219,15 +224,47 @@ impl From<crate::vault::VaultError> for AppError {
     }
 }
 
+/// A multipart body that ended early or broke its syntax, or crossed the
+/// route's body limit.
+impl From<axum::extract::multipart::MultipartError> for AppError {
+    fn from(error: axum::extract::multipart::MultipartError) -> Self {
+        match error.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+            _ => AppError::BadRequest(format!(
+                "The upload was cut short or malformed: {}",
+                error.body_text()
+            )),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for AppError {
     fn from(error: tokio::task::JoinError) -> Self {
         AppError::Internal(error.into())
     }
 }
 
+/// The signers failed: a fault of ours, not of the upload.
+impl From<crate::stamping::StampError> for AppError {
+    fn from(error: crate::stamping::StampError) -> Self {
+        AppError::Internal(error.into())
+    }
+}
+
+impl From<crate::stamping::receipt::ReceiptError> for AppError {
+    fn from(error: crate::stamping::receipt::ReceiptError) -> Self {
+        use crate::stamping::receipt::ReceiptError;
+        match error {
+            ReceiptError::NotReady => AppError::NotReady { retry_after: 1 },
+            ReceiptError::Db(error) => error.into(),
+            ReceiptError::Broken(message) => AppError::internal(message),
+        }
+    }
+}
+
 /// A stamp whose log entry could not be stored is not issued: try again later.
-impl From<crate::transparency::LogError> for AppError {
-    fn from(error: crate::transparency::LogError) -> Self {
+impl From<crate::log::LogError> for AppError {
+    fn from(error: crate::log::LogError) -> Self {
         AppError::Unavailable(error.into())
     }
 }

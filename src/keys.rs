@@ -13,6 +13,26 @@ use crate::proofs::openpgp;
 use crate::proofs::tlog::note::NoteSigner;
 use crate::proofs::tsa::{Authority, ObjectIdentifier, authority_from_pem, issue_chain};
 
+/// Why a key set could not be made or loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("cannot read {}: {source}", path.display())]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write keys to {}: {source}", path.display())]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// A stored key file that does not parse, or a key pair that does not match.
+    #[error("keys/{file}: {message}")]
+    Invalid { file: &'static str, message: String },
+    #[error("cannot make a key: {0}")]
+    Generate(String),
+}
+
 /// The time-stamp authority and its public certificate chain (TSA first, then the root).
 pub struct TsaKeys {
     pub authority: Authority,
@@ -20,12 +40,12 @@ pub struct TsaKeys {
 }
 
 /// Loads the TSA key set, creating it first if there is none.
-pub fn tsa(data_dir: &Path, policy: ObjectIdentifier) -> Result<TsaKeys, String> {
+pub fn tsa(data_dir: &Path, policy: ObjectIdentifier) -> Result<TsaKeys, KeyError> {
     let dir = data_dir.join("keys").join("tsa");
     if !dir.join("chain.pem").exists() {
         let (key, chain) = issue_chain("SecureStamp")
             .and_then(|issued| issued.to_pem())
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| KeyError::Generate(e.to_string()))?;
         install(
             &dir,
             &[
@@ -35,13 +55,9 @@ pub fn tsa(data_dir: &Path, policy: ObjectIdentifier) -> Result<TsaKeys, String>
         )?;
         tracing::info!(path = %dir.display(), "generated the time-stamp authority's key and certificate chain");
     }
-    let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name))
-            .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
-    };
-    let chain_pem = read("chain.pem")?;
-    let authority = authority_from_pem(&read("key.pem")?, &chain_pem, policy)
-        .map_err(|e| format!("keys/tsa: {e}"))?;
+    let chain_pem = read(&dir.join("chain.pem"))?;
+    let authority = authority_from_pem(&read(&dir.join("key.pem"))?, &chain_pem, policy)
+        .map_err(|e| invalid("tsa", e))?;
     Ok(TsaKeys {
         authority,
         chain_pem,
@@ -56,12 +72,13 @@ pub struct OpenPgpKeys {
 
 /// Loads the OpenPGP key, creating one for `user_id` first if there is none.
 /// The caller checks that a loaded key still carries the configured user id.
-pub fn openpgp(data_dir: &Path, user_id: &str) -> Result<OpenPgpKeys, String> {
+pub fn openpgp(data_dir: &Path, user_id: &str) -> Result<OpenPgpKeys, KeyError> {
     let dir = data_dir.join("keys").join("openpgp");
     if !dir.join("public.asc").exists() {
-        let key = openpgp::SigningKey::generate(user_id).map_err(|e| e.to_string())?;
-        let secret = key.to_armored().map_err(|e| e.to_string())?;
-        let public = key.public_key_armored().map_err(|e| e.to_string())?;
+        let generated = |e: openpgp::OpenPgpError| KeyError::Generate(e.to_string());
+        let key = openpgp::SigningKey::generate(user_id).map_err(generated)?;
+        let secret = key.to_armored().map_err(generated)?;
+        let public = key.public_key_armored().map_err(generated)?;
         install(
             &dir,
             &[
@@ -71,15 +88,11 @@ pub fn openpgp(data_dir: &Path, user_id: &str) -> Result<OpenPgpKeys, String> {
         )?;
         tracing::info!(path = %dir.display(), fingerprint = key.fingerprint(), "generated the OpenPGP signing key");
     }
-    let read = |name: &str| {
-        std::fs::read_to_string(dir.join(name))
-            .map_err(|e| format!("cannot read {}: {e}", dir.join(name).display()))
-    };
-    let key = openpgp::SigningKey::from_armored(&read("secret.asc")?)
-        .map_err(|e| format!("keys/openpgp/secret.asc: {e}"))?;
+    let key = openpgp::SigningKey::from_armored(&read(&dir.join("secret.asc"))?)
+        .map_err(|e| invalid("openpgp/secret.asc", e))?;
     Ok(OpenPgpKeys {
         key,
-        public_armored: read("public.asc")?,
+        public_armored: read(&dir.join("public.asc"))?,
     })
 }
 
@@ -93,10 +106,11 @@ pub struct LogKeys {
 /// The key's name is the log's origin for good: checkpoints name it, and
 /// verifiers' key strings carry it. The caller checks a configured origin
 /// against the loaded key's.
-pub fn log(data_dir: &Path, origin: &str) -> Result<LogKeys, String> {
+pub fn log(data_dir: &Path, origin: &str) -> Result<LogKeys, KeyError> {
     let dir = data_dir.join("keys").join("log");
     if !dir.join("key.vkey").exists() {
-        let signer = NoteSigner::generate(origin).map_err(|e| format!("LOG_ORIGIN: {e}"))?;
+        let signer = NoteSigner::generate(origin)
+            .map_err(|e| KeyError::Generate(format!("LOG_ORIGIN: {e}")))?;
         let private = signer.private_key();
         let public = format!("{}\n", signer.verifier_key());
         install(
@@ -108,25 +122,40 @@ pub fn log(data_dir: &Path, origin: &str) -> Result<LogKeys, String> {
         )?;
         tracing::info!(path = %dir.display(), verifier_key = signer.verifier_key(), "generated the transparency log's key");
     }
-    let private = std::fs::read_to_string(dir.join("key"))
-        .map_err(|e| format!("cannot read {}: {e}", dir.join("key").display()))?;
-    let signer =
-        NoteSigner::from_private_key(private.trim()).map_err(|e| format!("keys/log/key: {e}"))?;
+    let private = read(&dir.join("key"))?;
+    let signer = NoteSigner::from_private_key(private.trim()).map_err(|e| invalid("log/key", e))?;
     Ok(LogKeys {
         verifier_key: signer.verifier_key(),
         signer,
     })
 }
 
+fn read(path: &Path) -> Result<String, KeyError> {
+    std::fs::read_to_string(path).map_err(|source| KeyError::Read {
+        path: path.to_owned(),
+        source,
+    })
+}
+
+fn invalid(file: &'static str, error: impl std::fmt::Display) -> KeyError {
+    KeyError::Invalid {
+        file,
+        message: error.to_string(),
+    }
+}
+
 /// Writes `files` into a new folder and renames it to `target`; if another
 /// process got there first, its set is kept and ours discarded.
-fn install(target: &Path, files: &[(&str, &[u8], bool)]) -> Result<(), String> {
-    let parent = target.parent().ok_or("a key folder needs a parent")?;
+fn install(target: &Path, files: &[(&str, &[u8], bool)]) -> Result<(), KeyError> {
+    let parent = target.parent().unwrap_or(Path::new("."));
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(parent)
-        .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
+        .map_err(|source| KeyError::Write {
+            path: parent.to_owned(),
+            source,
+        })?;
     let staging: PathBuf = parent.join(format!(
         ".staging-{}-{}",
         std::process::id(),
@@ -151,12 +180,12 @@ fn install(target: &Path, files: &[(&str, &[u8], bool)]) -> Result<(), String> {
             let _ = std::fs::remove_dir_all(&staging);
             Ok(())
         }
-        Err(error) => {
+        Err(source) => {
             let _ = std::fs::remove_dir_all(&staging);
-            Err(format!(
-                "cannot write keys to {}: {error}",
-                target.display()
-            ))
+            Err(KeyError::Write {
+                path: target.to_owned(),
+                source,
+            })
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod handlers;
 pub mod keys;
+pub mod log;
 pub mod rate_limit;
 pub mod router;
 pub mod secret;
@@ -21,6 +22,7 @@ pub mod stamping;
 pub mod startup;
 pub mod state;
 pub mod storage;
-pub mod transparency;
+pub mod time;
+
 pub mod vault;
 pub mod web;

@@ -13,7 +13,7 @@ use tracing::Level;
 use crate::error::AppError;
 use crate::handlers::{auth, files, health, home, not_found, proofs, settings};
 use crate::state::AppState;
-use crate::web::{assets, headers, negotiate, visitor};
+use crate::web::{self, assets, headers, negotiate, visitor};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -70,7 +70,7 @@ pub fn router(state: AppState) -> Router {
                 )),
         )
         .fallback(not_found)
-        .layer(DefaultBodyLimit::max(visitor::FORM_LIMIT))
+        .layer(DefaultBodyLimit::max(web::FORM_LIMIT))
         .layer(from_fn_with_state(state.clone(), visitor::layer));
     // For tools and caches: no cookie is read or set, so no session is looked up.
     let public = Router::new()
@@ -89,14 +89,14 @@ pub fn router(state: AppState) -> Router {
         .route("/static/upload.js", get(assets::upload_script))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
-        .layer(DefaultBodyLimit::max(visitor::FORM_LIMIT));
+        .layer(DefaultBodyLimit::max(web::FORM_LIMIT));
 
     // Listed innermost first: a request passes them bottom-up.
     pages
         .merge(public)
         // Inside negotiation, so that a panic still gets a page and the security headers.
         .layer(CatchPanicLayer::custom(|_| {
-            AppError::Internal(anyhow::anyhow!("a handler panicked")).info().json_response()
+            AppError::internal("a handler panicked").info().json_response()
         }))
         .layer(from_fn_with_state(state.clone(), negotiate::layer))
         .layer(from_fn_with_state(state.clone(), headers::layer))

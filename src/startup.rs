@@ -11,12 +11,12 @@ use tokio::net::TcpListener;
 
 use crate::auth::{Keys, PasswordHasher};
 use crate::config::{Config, ConfigError};
+use crate::log::TransparencyLog;
 use crate::proofs::tlog::note::NoteVerifier;
 use crate::stamping::Signers;
 use crate::state::{AppState, Shared};
 use crate::storage::Storage;
-use crate::transparency::TransparencyLog;
-use crate::web::visitor::{secs, unix_now};
+use crate::time::unix_now;
 
 /// A configured, migrated server bound to its address, not yet serving.
 pub struct Application {
@@ -109,9 +109,11 @@ async fn load_keys(
     })
     .await
     .context("key loading panicked")?;
-    let tsa = tsa.map_err(|m| ConfigError::new("DATA_DIR", m))?;
-    let openpgp = openpgp.map_err(|m| ConfigError::new("DATA_DIR", m))?;
-    let log = log.map_err(|m| ConfigError::new("DATA_DIR", m))?;
+    let in_data_dir =
+        |error: crate::keys::KeyError| ConfigError::new("DATA_DIR", error.to_string());
+    let tsa = tsa.map_err(in_data_dir)?;
+    let openpgp = openpgp.map_err(in_data_dir)?;
+    let log = log.map_err(in_data_dir)?;
     if let Some(origin) = &config.log_origin
         && origin != log.signer.name()
     {
@@ -174,8 +176,8 @@ async fn sweep(state: AppState) {
     loop {
         interval.tick().await;
         let now = unix_now();
-        let idle_cutoff = now.saturating_sub(secs(state.config.session_idle_timeout));
-        match crate::db::sessions::delete_dead(&state.db, now, idle_cutoff).await {
+        let idle = state.config.session_idle_timeout;
+        match crate::db::sessions::delete_dead(&state.db, now, idle).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "deleted expired sessions"),
             Err(error) => tracing::warn!(%error, "could not delete expired sessions"),
@@ -185,7 +187,7 @@ async fn sweep(state: AppState) {
         {
             tracing::warn!(%error, "could not delete stale rate-limit counters");
         }
-        match crate::transparency::log_earlier_files(&state.db).await {
+        match crate::log::log_earlier_files(&state.db).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "logged files stored before the transparency log"),
             Err(error) => tracing::warn!(%error, "could not log files stored before the log"),

@@ -9,9 +9,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::auth::{Keys, PasswordHasher};
 use crate::config::Config;
+use crate::log::TransparencyLog;
 use crate::stamping::Signers;
 use crate::storage::Storage;
-use crate::transparency::TransparencyLog;
 
 /// What every request may use, behind one reference count: layers and
 /// extractors clone it several times per request.

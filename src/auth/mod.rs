@@ -1,7 +1,6 @@
 //! Authentication mechanics with no HTTP or SQL in them: password hashing,
-//! session tokens, CSRF tokens and the cross-site request check.
+//! session tokens and CSRF tokens.
 
-pub mod csrf;
 pub mod legacy_hash;
 pub mod password;
 pub mod tokens;

@@ -1,5 +1,7 @@
 //! Queries on `sessions`. Times are Unix seconds.
 
+use std::time::Duration;
+
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, DbErr,
@@ -9,6 +11,7 @@ use sea_orm::{
 use super::entities::sessions::{self, Entity as Sessions};
 use super::entities::users;
 use super::users::User;
+use crate::time::secs;
 
 /// Stores a new session.
 pub async fn create(
@@ -30,14 +33,20 @@ pub async fn create(
     Ok(())
 }
 
+/// When a session last seen at or before this instant has been idle too long.
+fn idle_cutoff(now: i64, idle_timeout: Duration) -> i64 {
+    now.saturating_sub(secs(idle_timeout))
+}
+
 /// The session and its user, if the session exists and has neither expired
-/// nor been idle since before `idle_cutoff`.
+/// nor been idle for `idle_timeout`.
 pub async fn find_live(
     db: &DatabaseConnection,
     id: &str,
     now: i64,
-    idle_cutoff: i64,
+    idle_timeout: Duration,
 ) -> Result<Option<(sessions::Model, User)>, DbErr> {
+    let idle_cutoff = idle_cutoff(now, idle_timeout);
     let found = Sessions::find_by_id(id.to_owned())
         .filter(sessions::Column::ExpiresAt.gt(now))
         .filter(sessions::Column::LastSeenAt.gt(idle_cutoff))
@@ -66,8 +75,9 @@ pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<(), DbErr> {
 pub async fn delete_dead(
     db: &DatabaseConnection,
     now: i64,
-    idle_cutoff: i64,
+    idle_timeout: Duration,
 ) -> Result<u64, DbErr> {
+    let idle_cutoff = idle_cutoff(now, idle_timeout);
     let result = Sessions::delete_many()
         .filter(
             Condition::any()

@@ -7,7 +7,7 @@ use axum::body::Body;
 use axum::extract::Request;
 use axum::http::{Method, header};
 
-use super::visitor::FORM_LIMIT;
+use super::FORM_LIMIT;
 use crate::error::AppError;
 
 /// Routes that change nothing anyone owns, so a forged request gains nothing:

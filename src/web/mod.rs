@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod cookies;
+pub mod cross_site;
 pub mod csrf;
 pub mod extract;
 pub mod headers;
@@ -11,4 +12,8 @@ pub mod pages;
 pub mod visitor;
 
 pub use extract::{Format, Input};
+
+/// The largest form body read for its CSRF field; also the body limit of every
+/// route except uploads.
+pub const FORM_LIMIT: usize = 64 * 1024;
 pub use visitor::{CurrentUser, Visitor};

@@ -7,26 +7,21 @@
 //! `X-CSRF-Token`, or form field `csrf_token`). The routes for tools
 //! (`router.rs`) skip this layer: they change nothing anyone owns.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use axum::extract::{FromRequestParts, Request, State};
 use axum::http::{HeaderMap, Uri, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::cookies::{self, Name};
+use super::cross_site::{cross_site_refusal, is_safe};
 use super::csrf::{CSRF_EXEMPT, DeferredCsrf, defers_its_token, presented_token};
 use super::pages::{Flash, Layout};
-use crate::auth::csrf::{cross_site_refusal, is_safe};
 use crate::auth::tokens::CsrfBinding;
 use crate::auth::{ApiTokenSecret, SessionToken};
 use crate::db;
 use crate::error::AppError;
 use crate::state::AppState;
-
-/// The largest form body read for its CSRF field; also the body limit of every
-/// route except uploads.
-pub const FORM_LIMIT: usize = 64 * 1024;
+use crate::time::unix_now;
 
 /// A session's last-seen time is written at most this often (seconds).
 const TOUCH_INTERVAL: i64 = 60;
@@ -73,9 +68,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Visitor {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        parts.extensions.get::<Visitor>().cloned().ok_or_else(|| {
-            AppError::Internal(anyhow::anyhow!("the visitor layer is not installed"))
-        })
+        parts
+            .extensions
+            .get::<Visitor>()
+            .cloned()
+            .ok_or_else(|| AppError::internal("the visitor layer is not installed"))
     }
 }
 
@@ -259,10 +256,9 @@ async fn session_user(
     token: &SessionToken,
 ) -> Result<Option<(String, CurrentUser)>, AppError> {
     let now = unix_now();
-    let idle_cutoff = now.saturating_sub(secs(state.config.session_idle_timeout));
+    let idle = state.config.session_idle_timeout;
     let id = state.keys.session_id(token);
-    let Some((row, account)) = db::sessions::find_live(&state.db, &id, now, idle_cutoff).await?
-    else {
+    let Some((row, account)) = db::sessions::find_live(&state.db, &id, now, idle).await? else {
         return Ok(None);
     };
     if now - row.last_seen_at >= TOUCH_INTERVAL {
@@ -346,12 +342,4 @@ fn is_https(uri: &Uri, headers: &HeaderMap) -> bool {
                 .contains("proto=https")
         });
     uri.scheme_str() == Some("https") || forwarded_proto || forwarded
-}
-
-pub fn unix_now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, secs)
-}
-
-pub fn secs(duration: std::time::Duration) -> i64 {
-    i64::try_from(duration.as_secs()).unwrap_or(i64::MAX)
 }

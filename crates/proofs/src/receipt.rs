@@ -2,11 +2,20 @@
 //! with the public keys needed to check them offline. `docs/RECEIPT.md`
 //! describes each field.
 
+use std::time::SystemTime;
+
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 
 pub const FORMAT: &str = "securestamp-receipt";
 /// The version this program writes: 2 adds the transparency log's proof.
 pub const VERSION: u32 = 2;
+
+/// An instant as receipts (and the server's file objects) write it: RFC 3339
+/// in UTC with microseconds, so that equal instants compare as equal strings.
+pub fn rfc3339(time: SystemTime) -> String {
+    DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Micros, true)
+}
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Receipt {

@@ -2,16 +2,14 @@
 //! server: the logic behind `securestamp verify` and the `/verify` page.
 
 use std::io::{self, Read};
-use std::time::SystemTime;
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chrono::{DateTime, SecondsFormat, Utc};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 
 use crate::openpgp;
-use crate::receipt::{LogProof, Receipt};
+use crate::receipt::{LogProof, Receipt, rfc3339};
 use crate::tlog::checkpoint::Checkpoint;
 use crate::tlog::entry::stamp_entry;
 use crate::tlog::note::NoteVerifier;
@@ -254,11 +252,6 @@ fn verify_timestamp(
         token.tsa,
         token.serial
     ))
-}
-
-/// RFC 3339 in UTC with microseconds, as file objects and receipts write it.
-pub fn rfc3339(time: SystemTime) -> String {
-    DateTime::<Utc>::from(time).to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 struct HashingReader<R> {

@@ -15,9 +15,10 @@ use crate::domain::{FieldError, NextPath, Password};
 use crate::error::AppError;
 use crate::rate_limit::SIGN_IN_FAILURES;
 use crate::state::AppState;
+use crate::time::{secs, unix_now};
+use crate::web::CurrentUser;
 use crate::web::cookies::{self, Name};
 use crate::web::pages::{FlashKind, LoginPage};
-use crate::web::visitor::{CurrentUser, secs, unix_now};
 use crate::web::{Format, Input, Visitor};
 
 #[derive(Debug, Default, Deserialize)]
@@ -72,16 +73,13 @@ pub async fn submit(
     let refuse = |error: AppError| match format {
         Format::Json => Err(error),
         Format::Html => {
-            let status = error.status();
-            let mut page = LoginPage {
+            let page = LoginPage {
                 layout: visitor.layout(&state, "Sign in"),
                 username: form.username.clone(),
                 next: next.as_ref().map(|n| n.as_str().to_owned()),
                 error: Some(error.to_string()),
-            }
-            .into_response();
-            *page.status_mut() = status;
-            Ok(page)
+            };
+            Ok((error.status(), page).into_response())
         }
     };
     let login = form.username.trim();

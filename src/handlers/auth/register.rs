@@ -48,16 +48,14 @@ pub async fn submit(
     let email = Email::parse(&form.email);
     let password = Password::parse_new(form.password.clone());
     let show_form = |status: StatusCode, errors: FieldErrors, error: Option<String>| {
-        let mut page = RegisterPage {
+        let page = RegisterPage {
             layout: visitor.layout(&state, "Create account"),
             username: form.username.clone(),
             email: form.email.clone(),
             errors,
             error,
-        }
-        .into_response();
-        *page.status_mut() = status;
-        page
+        };
+        (status, page).into_response()
     };
     let (username, email, password) = match (username, email, password) {
         (Ok(username), Ok(email), Ok(password)) => (username, email, password),

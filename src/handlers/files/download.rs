@@ -27,9 +27,8 @@ pub async fn download(
     let file = db::files::find(&state.db, user.id, parse_id(&id)?)
         .await?
         .ok_or(AppError::NotFound)?;
-    let hash = ContentHash::parse(file.sha256.trim()).ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!("file {} has a malformed hash", file.id))
-    })?;
+    let hash = ContentHash::parse(file.sha256.trim())
+        .ok_or_else(|| AppError::internal(format!("file {} has a malformed hash", file.id)))?;
     let etag = format!("\"{hash}\"");
     let not_modified = request
         .headers()
@@ -49,7 +48,7 @@ pub async fn download(
             .oneshot(request)
             .await;
         if served.status() == StatusCode::NOT_FOUND {
-            return Err(AppError::Internal(anyhow::anyhow!(
+            return Err(AppError::internal(format!(
                 "the content of file {} is missing from storage",
                 file.id
             )));

@@ -8,7 +8,7 @@ pub mod proofs;
 pub mod show;
 pub mod upload;
 
-use chrono::{DateTime, Utc};
+use crate::time::rfc3339;
 use serde_json::{Value, json};
 
 use crate::db::files::File;
@@ -25,7 +25,7 @@ pub fn file_json(file: &File) -> Value {
         "size": file.size,
         "sha256": file.sha256.trim(),
         "content_type": file.content_type,
-        "uploaded_at": rfc3339(file),
+        "uploaded_at": uploaded_at(file),
         "links": {
             "self": format!("/files/{id}"),
             "content": format!("/files/{id}/download"),
@@ -47,13 +47,13 @@ pub fn view(file: &File) -> FileView {
         sha256: file.sha256.trim().to_owned(),
         content_type: file.content_type.clone(),
         uploaded_at: file.uploaded_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-        uploaded_at_iso: rfc3339(file),
+        uploaded_at_iso: uploaded_at(file),
     }
 }
 
-pub fn rfc3339(file: &File) -> String {
-    DateTime::<Utc>::from_naive_utc_and_offset(file.uploaded_at, Utc)
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+/// When the file was stamped, as its JSON object and receipt state it.
+pub fn uploaded_at(file: &File) -> String {
+    rfc3339(file.uploaded_at.and_utc())
 }
 
 /// `1.4 MB`, `512 bytes`: decimal units, as file managers show them.

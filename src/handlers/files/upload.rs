@@ -9,7 +9,7 @@
 //! before that drops the staged files, which deletes them.
 
 use axum::Json;
-use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::multipart::Field;
 use axum::extract::{Extension, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -83,9 +83,7 @@ pub async fn submit(
         Ok(received) => received,
         Err(error) => return refuse(&state, &visitor, format, error),
     };
-    let (uploads, stamped_at) = stamping::stamp_all(&state.signers, received)
-        .await
-        .map_err(|error| AppError::Internal(error.into()))?;
+    let (uploads, stamped_at) = stamping::stamp_all(&state.signers, received).await?;
     let uploaded_at = chrono::DateTime::<chrono::Utc>::from(stamped_at).naive_utc();
     let quota = state.config.user_quota_bytes;
     let stored = vault::store(
@@ -139,10 +137,8 @@ fn refuse(
             | AppError::QuotaExceeded
             | AppError::PayloadTooLarge,
         ) => {
-            let status = error.status();
-            let mut response = page(state, visitor, Some(error.to_string())).into_response();
-            *response.status_mut() = status;
-            Ok(response)
+            let page = page(state, visitor, Some(error.to_string()));
+            Ok((error.status(), page).into_response())
         }
         _ => Err(error),
     }
@@ -174,10 +170,10 @@ async fn receive(
         None => 0,
     };
     let mut uploads = Vec::new();
-    while let Some(field) = multipart.next_field().await.map_err(multipart_error)? {
+    while let Some(field) = multipart.next_field().await? {
         match field.name() {
             Some("csrf_token") if !token_checked => {
-                let presented = field.text().await.map_err(multipart_error)?;
+                let presented = field.text().await?;
                 if !deferred.as_ref().is_some_and(|d| d.accepts(&presented)) {
                     return Err(AppError::Csrf(
                         "The security token is invalid or expired. Reload the page and try again.",
@@ -241,7 +237,7 @@ async fn receive_file(
     let mut staging = state.storage.stage().await?;
     let mut head: Vec<u8> = Vec::new();
     let mut content_type = None;
-    while let Some(chunk) = field.chunk().await.map_err(multipart_error)? {
+    while let Some(chunk) = field.chunk().await? {
         if content_type.is_none() {
             head.extend_from_slice(&chunk[..chunk.len().min(SNIFF_LEN - head.len())]);
             if head.len() >= SNIFF_LEN {
@@ -271,14 +267,4 @@ fn decide(name: &FileName, head: &[u8]) -> Result<String, AppError> {
     content_type::decide(name, head).map_err(|mismatch| {
         AppError::UnsupportedMediaType(format!("“{name}” was refused: {mismatch}."))
     })
-}
-
-fn multipart_error(error: MultipartError) -> AppError {
-    match error.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        _ => AppError::BadRequest(format!(
-            "The upload was cut short or malformed: {}",
-            error.body_text()
-        )),
-    }
 }

@@ -4,8 +4,6 @@
 //! conveniences for clients without tile logic, `/log/proof/inclusion` and
 //! `/log/proof/consistency`, and the verifier key at `/keys/log.vkey`.
 
-use std::time::Duration;
-
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, header};
@@ -17,29 +15,23 @@ use serde::{Deserialize, Serialize};
 use crate::db;
 use crate::db::log::Head;
 use crate::error::AppError;
+use crate::log::{ProveError, consistency_proof, inclusion_proof};
 use crate::proofs::tlog::Hash;
 use crate::proofs::tlog::tiles::{self, Tile};
 use crate::state::AppState;
-use crate::transparency::{ProveError, consistency_proof, inclusion_proof};
 
 /// Tiles and bundles never change once they exist.
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 /// The checkpoint moves on; the spec asks that it not be cached beyond a few seconds.
 const SHORT_LIVED: &str = "public, max-age=2";
 
-/// The current head; right after a first start the first checkpoint may still be on its way.
+/// The current head and its checkpoint.
 async fn head(state: &AppState) -> Result<(Head, String), AppError> {
-    let head = db::log::head(&state.db).await?;
-    if let Some(checkpoint) = head.checkpoint.clone() {
-        return Ok((head, checkpoint));
-    }
-    state.log.settle(Duration::from_secs(2)).await;
-    let head = db::log::head(&state.db).await?;
-    let checkpoint = head
-        .checkpoint
-        .clone()
-        .ok_or_else(|| AppError::Unavailable(anyhow::anyhow!("the log has no checkpoint yet")))?;
-    Ok((head, checkpoint))
+    state
+        .log
+        .signed_head()
+        .await?
+        .ok_or(AppError::NotReady { retry_after: 1 })
 }
 
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
@@ -91,9 +83,7 @@ pub async fn tile(
 }
 
 fn missing() -> AppError {
-    AppError::Internal(anyhow::anyhow!(
-        "the log's stored hashes or entries are incomplete"
-    ))
+    AppError::internal("the log's stored hashes or entries are incomplete")
 }
 
 #[derive(Deserialize)]

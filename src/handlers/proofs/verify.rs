@@ -62,11 +62,8 @@ pub async fn check(
                 @ (AppError::Invalid(_) | AppError::PayloadTooLarge | AppError::BadRequest(_)),
             ),
         ) => {
-            let status = error.status();
-            let mut response =
-                page(&state, &visitor, None, Some(error.to_string())).into_response();
-            *response.status_mut() = status;
-            response
+            let page = page(&state, &visitor, None, Some(error.to_string()));
+            (error.status(), page).into_response()
         }
         (Format::Html, Err(error)) => return Err(error),
     })
@@ -82,11 +79,11 @@ async fn receive(state: &AppState, request: Request) -> Result<Report, AppError>
     })?;
     let mut receipt = None;
     let mut sha256 = None;
-    while let Some(mut field) = multipart.next_field().await.map_err(bad_upload)? {
+    while let Some(mut field) = multipart.next_field().await? {
         match field.name() {
             Some("receipt") => {
                 let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await.map_err(bad_upload)? {
+                while let Some(chunk) = field.chunk().await? {
                     if bytes.len() + chunk.len() > RECEIPT_LIMIT {
                         return Err(FieldError::new(
                             "receipt",
@@ -101,7 +98,7 @@ async fn receive(state: &AppState, request: Request) -> Result<Report, AppError>
                 receipt = Some(parsed);
             }
             Some("sha256") => {
-                let text = field.text().await.map_err(bad_upload)?;
+                let text = field.text().await?;
                 let text = text.trim().to_ascii_lowercase();
                 if !text.is_empty() {
                     let digest = crate::domain::ContentHash::parse(&text)
@@ -150,7 +147,7 @@ async fn stream_through_verification(
         verification::verify(reader, &receipt, &TrustedKeys::default())
     });
     let fed = async {
-        while let Some(chunk) = field.chunk().await.map_err(bad_upload)? {
+        while let Some(chunk) = field.chunk().await? {
             if sender.send(Ok(chunk)).await.is_err() {
                 break;
             }
@@ -161,16 +158,6 @@ async fn stream_through_verification(
     drop(sender);
     let report = checks.await?;
     fed.map(|()| report)
-}
-
-fn bad_upload(error: axum::extract::multipart::MultipartError) -> AppError {
-    match error.status() {
-        axum::http::StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        _ => AppError::BadRequest(format!(
-            "The upload was cut short or malformed: {}",
-            error.body_text()
-        )),
-    }
 }
 
 fn detail(outcome: &Result<String, String>) -> String {

@@ -16,8 +16,8 @@ use crate::db::api_tokens::ApiToken;
 use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::state::AppState;
+use crate::time::{unix_now, unix_rfc3339};
 use crate::web::pages::{FlashKind, TokenView, TokensPage};
-use crate::web::visitor::unix_now;
 use crate::web::{CurrentUser, Format, Input, Visitor};
 
 fn session_only(user: &CurrentUser) -> Result<(), AppError> {
@@ -67,17 +67,15 @@ pub async fn create(
             Format::Json => Err(error.into()),
             Format::Html => {
                 let tokens = db::api_tokens::list(&state.db, user.id).await?;
-                let mut response =
-                    page(&state, &visitor, tokens, None, Some(error.message)).into_response();
-                *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-                Ok(response)
+                let page = page(&state, &visitor, tokens, None, Some(error.message));
+                Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
             }
         };
     }
     let secret = ApiTokenSecret::generate();
     let token = db::api_tokens::create(&state.db, user.id, name, secret.hash(), unix_now()).await?;
     tracing::info!(user_id = user.id, token_id = token.id, "API token created");
-    let mut response = match format {
+    let body = match format {
         Format::Json => {
             let mut body = token_json(&token);
             body["token"] = json!(secret.expose());
@@ -95,8 +93,7 @@ pub async fn create(
             .into_response()
         }
     };
-    *response.status_mut() = StatusCode::CREATED;
-    Ok(response)
+    Ok((StatusCode::CREATED, body).into_response())
 }
 
 /// `POST /settings/tokens/{id}/revoke` and `DELETE /settings/tokens/{id}`.
@@ -152,19 +149,13 @@ fn token_json(token: &ApiToken) -> Value {
     json!({
         "id": token.id,
         "name": token.name,
-        "created_at": rfc3339(token.created_at),
-        "last_used_at": token.last_used_at.map(rfc3339),
+        "created_at": unix_rfc3339(token.created_at),
+        "last_used_at": token.last_used_at.map(unix_rfc3339),
     })
 }
 
 fn display_time(unix: i64) -> String {
     DateTime::from_timestamp(unix, 0)
         .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
-}
-
-fn rfc3339(unix: i64) -> String {
-    DateTime::from_timestamp(unix, 0)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         .unwrap_or_default()
 }

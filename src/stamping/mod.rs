@@ -3,6 +3,8 @@
 //! becomes the file's `uploaded_at`; and the transparency log's entry for
 //! the token, stored with the file.
 
+pub mod receipt;
+
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
