@@ -5,6 +5,7 @@
 /// The proof formats, in their own crate so that nothing there can reach I/O.
 pub use securestamp_proofs as proofs;
 
+pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod config;

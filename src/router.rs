@@ -11,7 +11,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::AppError;
-use crate::handlers::{auth, files, health, home, not_found, proofs, settings};
+use crate::handlers::{auth, files, health, home, keys, log, not_found, settings, tsa, verify};
 use crate::state::AppState;
 use crate::web::{self, assets, headers, negotiate, visitor};
 
@@ -63,8 +63,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route(
             "/verify",
-            get(proofs::verify::form)
-                .post(proofs::verify::check)
+            get(verify::form)
+                .post(verify::check)
                 .layer(DefaultBodyLimit::max(
                     usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX),
                 )),
@@ -76,15 +76,15 @@ pub fn router(state: AppState) -> Router {
     let public = Router::new()
         .route(
             "/tsa",
-            post(proofs::tsa::stamp).layer(DefaultBodyLimit::max(proofs::tsa::BODY_LIMIT)),
+            post(tsa::stamp).layer(DefaultBodyLimit::max(tsa::BODY_LIMIT)),
         )
-        .route("/keys/tsa-chain.pem", get(proofs::keys::tsa_chain))
-        .route("/keys/openpgp.asc", get(proofs::keys::openpgp))
-        .route("/keys/log.vkey", get(proofs::log::verifier_key))
-        .route("/log/checkpoint", get(proofs::log::checkpoint))
-        .route("/log/tile/{*path}", get(proofs::log::tile))
-        .route("/log/proof/inclusion", get(proofs::log::inclusion))
-        .route("/log/proof/consistency", get(proofs::log::consistency))
+        .route("/keys/tsa-chain.pem", get(keys::tsa_chain))
+        .route("/keys/openpgp.asc", get(keys::openpgp))
+        .route("/keys/log.vkey", get(log::verifier_key))
+        .route("/log/checkpoint", get(log::checkpoint))
+        .route("/log/tile/{*path}", get(log::tile))
+        .route("/log/proof/inclusion", get(log::inclusion))
+        .route("/log/proof/consistency", get(log::consistency))
         .route("/static/style.css", get(assets::stylesheet))
         .route("/static/upload.js", get(assets::upload_script))
         .route("/healthz", get(health::live))

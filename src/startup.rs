@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::auth::{Keys, PasswordHasher};
+use crate::auth::{PasswordHasher, Secrets};
 use crate::config::{Config, ConfigError};
 use crate::log::TransparencyLog;
 use crate::proofs::tlog::note::NoteVerifier;
@@ -50,7 +50,7 @@ impl Application {
             openpgp_public: openpgp.public_armored.into(),
             tsa_chain: tsa.chain_pem.into(),
             public_limiter: Arc::new(crate::state::public_limiter(config.tsa_rate)),
-            keys: Arc::new(Keys::new(&config.secret_key)),
+            secrets: Arc::new(Secrets::new(&config.secret_key)),
             passwords: PasswordHasher::new().await,
             config: Arc::new(config),
             db,

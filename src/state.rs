@@ -7,7 +7,7 @@ use governor::{DefaultKeyedRateLimiter, RateLimiter};
 
 use sea_orm::DatabaseConnection;
 
-use crate::auth::{Keys, PasswordHasher};
+use crate::auth::{PasswordHasher, Secrets};
 use crate::config::Config;
 use crate::log::TransparencyLog;
 use crate::stamping::Signers;
@@ -35,7 +35,7 @@ impl std::ops::Deref for AppState {
 pub struct Shared {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
-    pub keys: Arc<Keys>,
+    pub secrets: Arc<Secrets>,
     pub passwords: PasswordHasher,
     pub storage: Storage,
     /// The RFC 3161 time-stamp authority and the OpenPGP key.

@@ -6,4 +6,4 @@ pub mod password;
 pub mod tokens;
 
 pub use password::{PasswordHasher, Verdict};
-pub use tokens::{ApiTokenSecret, Keys, SessionToken};
+pub use tokens::{ApiTokenSecret, Secrets, SessionToken};

@@ -105,127 +105,52 @@ impl Config {
     /// Parses the configuration from a variable lookup; creates the data
     /// directory and the development secret key when needed.
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        // Empty values count as unset, as in most `.env` tooling.
-        let get = |name: &str| var(name).filter(|value| !value.trim().is_empty());
-        let mode = match get("SECURESTAMP_ENV")
-            .map(|v| ("SECURESTAMP_ENV", v))
-            .or_else(|| get("FLASK_ENV").map(|v| ("FLASK_ENV", v)))
-        {
-            None => Mode::Production,
-            Some((variable, value)) => {
-                values::parse_mode(&value).map_err(|m| ConfigError::new(variable, m))?
-            }
-        };
-        let data_dir = PathBuf::from(get("DATA_DIR").unwrap_or_else(|| "data".into()));
-        let database_url = match get("DATABASE_URL") {
-            Some(raw) => {
-                DatabaseUrl::parse(&raw).map_err(|m| ConfigError::new("DATABASE_URL", m))?
-            }
-            None => DatabaseUrl::sqlite_in(&data_dir),
-        };
-        let secret_key = match get("SECRET_KEY") {
-            Some(raw) => SecretKey::from_configured(&raw),
-            None if mode == Mode::Development => {
-                ensure_directory("DATA_DIR", &data_dir)?;
-                SecretKey::load_or_generate(&data_dir)
-                    .map_err(|m| ConfigError::new("DATA_DIR", m))?
-            }
-            None => {
-                return Err(ConfigError::new(
-                    "SECRET_KEY",
-                    "required in production; set it to a long random string (or set SECURESTAMP_ENV=development)",
-                ));
-            }
-        };
-        let storage_url = get("STORAGE_URL")
-            .map(|raw| values::parse_storage_url(&raw))
-            .transpose()
-            .map_err(|m| ConfigError::new("STORAGE_URL", m))?;
-        let onion_url = get("ONION_URL")
-            .map(|raw| values::parse_onion_url(&raw))
-            .transpose()
-            .map_err(|m| ConfigError::new("ONION_URL", m))?;
-        let gpg_user = match get("GPG_USER") {
-            Some(raw) => {
-                values::parse_user_id(&raw).map_err(|m| ConfigError::new("GPG_USER", m))?
-            }
-            None => DEFAULT_GPG_USER.to_owned(),
-        };
-        let log_origin = get("LOG_ORIGIN")
-            .map(|raw| values::parse_log_origin(&raw))
-            .transpose()
-            .map_err(|m| ConfigError::new("LOG_ORIGIN", m))?;
-        let bind = match get("BIND") {
-            Some(raw) => values::parse_bind(&raw).map_err(|m| ConfigError::new("BIND", m))?,
-            None => SocketAddr::from(([127, 0, 0, 1], 5000)),
-        };
-        let max_content_length = match get("MAX_CONTENT_LENGTH") {
-            Some(raw) => {
-                values::parse_size(&raw).map_err(|m| ConfigError::new("MAX_CONTENT_LENGTH", m))?
-            }
-            None => 10 * 1024 * 1024 * 1024,
-        };
-        let allowed_extensions = match get("ALLOWED_EXTENSIONS") {
-            Some(raw) => AllowedExtensions::parse(&raw)
-                .map_err(|m| ConfigError::new("ALLOWED_EXTENSIONS", m))?,
-            None => AllowedExtensions::default(),
-        };
-        let tsa_policy = values::parse_oid(
-            &get("TSA_POLICY_OID").unwrap_or_else(|| crate::proofs::tsa::DEFAULT_POLICY.into()),
-        )
-        .map_err(|m| ConfigError::new("TSA_POLICY_OID", m))?;
-        let tsa_public = match get("TSA_PUBLIC") {
-            Some(raw) => values::parse_bool(&raw).map_err(|m| ConfigError::new("TSA_PUBLIC", m))?,
-            None => true,
-        };
-        let tsa_rate = match get("TSA_RATE") {
-            Some(raw) => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|rate| *rate > 0)
-                .ok_or_else(|| {
-                    ConfigError::new(
-                        "TSA_RATE",
-                        "expected requests per second, a whole number above 0",
-                    )
-                })?,
-            None => 50,
-        };
-        let user_quota_bytes = get("USER_QUOTA_BYTES")
-            .map(|raw| values::parse_size(&raw))
-            .transpose()
-            .map_err(|m| ConfigError::new("USER_QUOTA_BYTES", m))?;
-        let session_idle_timeout = match get("SESSION_IDLE_TIMEOUT") {
-            Some(raw) => values::parse_duration(&raw)
-                .map_err(|m| ConfigError::new("SESSION_IDLE_TIMEOUT", m))?,
-            None => Duration::from_secs(2 * 60 * 60),
-        };
-        let session_lifetime = match get("SESSION_LIFETIME") {
-            Some(raw) => {
-                values::parse_duration(&raw).map_err(|m| ConfigError::new("SESSION_LIFETIME", m))?
-            }
-            None => Duration::from_secs(7 * 24 * 60 * 60),
-        };
+        let vars = Vars(var);
+        let mode = vars.mode()?;
+        let data_dir = PathBuf::from(vars.get("DATA_DIR").unwrap_or_else(|| "data".into()));
         Ok(Config {
             mode,
-            database_url,
-            secret_key,
-            upload_folder: PathBuf::from(get("UPLOAD_FOLDER").unwrap_or_else(|| "uploads".into())),
-            storage_url,
-            gpg_user,
-            log_origin,
-            onion_url,
+            database_url: vars
+                .parse("DATABASE_URL", DatabaseUrl::parse)?
+                .unwrap_or_else(|| DatabaseUrl::sqlite_in(&data_dir)),
+            secret_key: vars.secret_key(mode, &data_dir)?,
+            upload_folder: PathBuf::from(
+                vars.get("UPLOAD_FOLDER")
+                    .unwrap_or_else(|| "uploads".into()),
+            ),
+            storage_url: vars.parse("STORAGE_URL", values::parse_storage_url)?,
+            gpg_user: vars
+                .parse("GPG_USER", values::parse_user_id)?
+                .unwrap_or_else(|| DEFAULT_GPG_USER.to_owned()),
+            log_origin: vars.parse("LOG_ORIGIN", values::parse_log_origin)?,
+            onion_url: vars.parse("ONION_URL", values::parse_onion_url)?,
+            bind: vars
+                .parse("BIND", values::parse_bind)?
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5000))),
+            max_content_length: vars
+                .parse("MAX_CONTENT_LENGTH", values::parse_size)?
+                .unwrap_or(10 * 1024 * 1024 * 1024),
+            allowed_extensions: vars
+                .parse("ALLOWED_EXTENSIONS", AllowedExtensions::parse)?
+                .unwrap_or_default(),
+            tsa_policy: vars
+                .parse("TSA_POLICY_OID", values::parse_oid)?
+                .unwrap_or_else(|| {
+                    values::parse_oid(crate::proofs::tsa::DEFAULT_POLICY)
+                        .expect("the default policy is an OID")
+                }),
+            tsa_public: vars
+                .parse("TSA_PUBLIC", values::parse_bool)?
+                .unwrap_or(true),
+            tsa_rate: vars.parse("TSA_RATE", values::parse_rate)?.unwrap_or(50),
+            user_quota_bytes: vars.parse("USER_QUOTA_BYTES", values::parse_size)?,
+            session_idle_timeout: vars
+                .parse("SESSION_IDLE_TIMEOUT", values::parse_duration)?
+                .unwrap_or(Duration::from_secs(2 * 60 * 60)),
+            session_lifetime: vars
+                .parse("SESSION_LIFETIME", values::parse_duration)?
+                .unwrap_or(Duration::from_secs(7 * 24 * 60 * 60)),
             data_dir,
-            bind,
-            max_content_length,
-            allowed_extensions,
-            tsa_policy,
-            tsa_public,
-            tsa_rate,
-            user_quota_bytes,
-            session_idle_timeout,
-            session_lifetime,
         })
     }
 
@@ -233,6 +158,52 @@ impl Config {
     pub fn prepare_directories(&self) -> Result<(), ConfigError> {
         ensure_directory("DATA_DIR", &self.data_dir)?;
         ensure_directory("UPLOAD_FOLDER", &self.upload_folder)
+    }
+}
+
+/// The variables as a lookup; empty values count as unset, as in most `.env` tooling.
+struct Vars<F>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name).filter(|value| !value.trim().is_empty())
+    }
+
+    /// The variable's value through `parse`, or `None` when unset; a value
+    /// that does not parse names the variable.
+    fn parse<T>(
+        &self,
+        name: &'static str,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<Option<T>, ConfigError> {
+        self.get(name)
+            .map(|raw| parse(&raw).map_err(|message| ConfigError::new(name, message)))
+            .transpose()
+    }
+
+    /// `SECURESTAMP_ENV`, else Flask's `FLASK_ENV`; production by default.
+    fn mode(&self) -> Result<Mode, ConfigError> {
+        match self.parse("SECURESTAMP_ENV", values::parse_mode)? {
+            Some(mode) => Ok(mode),
+            None => Ok(self
+                .parse("FLASK_ENV", values::parse_mode)?
+                .unwrap_or(Mode::Production)),
+        }
+    }
+
+    /// `SECRET_KEY`; development makes one once and keeps it in the data directory.
+    fn secret_key(&self, mode: Mode, data_dir: &Path) -> Result<SecretKey, ConfigError> {
+        match self.get("SECRET_KEY") {
+            Some(raw) => Ok(SecretKey::from_configured(&raw)),
+            None if mode == Mode::Development => {
+                ensure_directory("DATA_DIR", data_dir)?;
+                SecretKey::load_or_generate(data_dir).map_err(|m| ConfigError::new("DATA_DIR", m))
+            }
+            None => Err(ConfigError::new(
+                "SECRET_KEY",
+                "required in production; set it to a long random string (or set SECURESTAMP_ENV=development)",
+            )),
+        }
     }
 }
 

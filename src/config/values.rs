@@ -41,6 +41,15 @@ pub(super) fn parse_oid(raw: &str) -> Result<crate::proofs::tsa::ObjectIdentifie
         .map_err(|e| format!("not an object identifier ({e}): `{raw}`"))
 }
 
+/// Requests per second: a whole number above 0.
+pub(super) fn parse_rate(raw: &str) -> Result<u32, String> {
+    raw.trim()
+        .parse::<u32>()
+        .ok()
+        .filter(|rate| *rate > 0)
+        .ok_or_else(|| "expected requests per second, a whole number above 0".to_owned())
+}
+
 /// A byte count: plain digits, or digits with a unit (`KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`, `TB`, `TiB`).
 pub(super) fn parse_size(raw: &str) -> Result<u64, String> {
     let raw = raw.trim();

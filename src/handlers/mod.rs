@@ -4,8 +4,11 @@ pub mod auth;
 pub mod files;
 pub mod health;
 pub mod home;
-pub mod proofs;
+pub mod keys;
+pub mod log;
 pub mod settings;
+pub mod tsa;
+pub mod verify;
 
 use crate::error::AppError;
 

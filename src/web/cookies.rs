@@ -12,7 +12,7 @@ use axum::response::Response;
 use cookie::{Cookie, CookieJar, SameSite};
 
 use super::pages::Flash;
-use crate::auth::Keys;
+use crate::auth::Secrets;
 
 #[derive(Clone, Copy, Debug)]
 pub enum Name {
@@ -89,10 +89,10 @@ pub fn value(jar: &CookieJar, name: Name, secure: bool) -> Option<&str> {
 }
 
 /// A signed cookie carrying flash messages to the next page.
-pub fn flash(keys: &Keys, secure: bool, flashes: &[Flash]) -> Cookie<'static> {
+pub fn flash(secrets: &Secrets, secure: bool, flashes: &[Flash]) -> Cookie<'static> {
     let json = serde_json::to_string(flashes).unwrap_or_else(|_| "[]".into());
     let mut jar = CookieJar::new();
-    jar.signed_mut(&keys.cookie)
+    jar.signed_mut(&secrets.cookie)
         .add(build(Name::Flash, json, secure, None));
     jar.get(Name::Flash.for_scheme(secure))
         .cloned()
@@ -100,8 +100,8 @@ pub fn flash(keys: &Keys, secure: bool, flashes: &[Flash]) -> Cookie<'static> {
 }
 
 /// The flash messages of the request, if their signature holds.
-pub fn read_flash(keys: &Keys, jar: &CookieJar, secure: bool) -> Vec<Flash> {
-    jar.signed(&keys.cookie)
+pub fn read_flash(secrets: &Secrets, jar: &CookieJar, secure: bool) -> Vec<Flash> {
+    jar.signed(&secrets.cookie)
         .get(Name::Flash.for_scheme(secure))
         .and_then(|cookie| serde_json::from_str(cookie.value()).ok())
         .unwrap_or_default()
@@ -136,7 +136,7 @@ mod tests {
 
     #[test]
     fn flashes_round_trip_only_with_a_valid_signature() {
-        let keys = Keys::new(&SecretKey::from_configured(
+        let keys = Secrets::new(&SecretKey::from_configured(
             "a secret that is long enough to be realistic",
         ));
         let flashes = vec![Flash {
@@ -151,7 +151,7 @@ mod tests {
         );
         assert_eq!(read_flash(&keys, &incoming(&headers), false), flashes);
 
-        let other = Keys::new(&SecretKey::from_configured(
+        let other = Secrets::new(&SecretKey::from_configured(
             "a different secret that is just as long",
         ));
         assert!(read_flash(&other, &incoming(&headers), false).is_empty());

@@ -46,11 +46,16 @@ impl DeferredCsrf {
         DeferredCsrf { expected }
     }
 
-    /// Constant-time comparison with the presented field.
+    /// Whether the presented field is the expected token.
     pub fn accepts(&self, presented: &str) -> bool {
-        let (a, b) = (self.expected.as_bytes(), presented.trim().as_bytes());
-        a.len() == b.len() && bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
+        token_matches(&self.expected, presented)
     }
+}
+
+/// Constant-time comparison of a presented token with the expected one.
+pub(super) fn token_matches(expected: &str, presented: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), presented.trim().as_bytes());
+    a.len() == b.len() && bool::from(subtle::ConstantTimeEq::ct_eq(a, b))
 }
 
 /// The CSRF token a request carries: the `X-CSRF-Token` header, or the

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::cookies::{self, Name};
 use super::cross_site::{cross_site_refusal, is_safe};
-use super::csrf::{CSRF_EXEMPT, DeferredCsrf, defers_its_token, presented_token};
+use super::csrf::{CSRF_EXEMPT, DeferredCsrf, defers_its_token, presented_token, token_matches};
 use super::pages::{Flash, Layout};
 use crate::auth::tokens::CsrfBinding;
 use crate::auth::{ApiTokenSecret, SessionToken};
@@ -130,6 +130,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
 
 type Refusal = (AppError, Option<Visitor>);
 
+/// Who is asking, then whether their request may proceed.
 async fn prepare(
     state: &AppState,
     request: Request,
@@ -141,94 +142,95 @@ async fn prepare(
             .await
             .map_err(|error| (error, None));
     }
-    let jar = cookies::incoming(request.headers());
+    let visitor = identify(state, request.headers(), request.uri(), secure, pending)
+        .await
+        .map_err(|error| (error, None))?;
+    let mut request = match check_csrf(request, &visitor).await {
+        Ok(request) => request,
+        Err(error) => return Err((error, Some(visitor))),
+    };
+    request.extensions_mut().insert(visitor.clone());
+    Ok((request, visitor))
+}
 
-    let mut user = None;
-    let mut session = None;
-    if let Some(token) = cookies::value(&jar, Name::Session, secure).and_then(SessionToken::parse) {
-        match session_user(state, &token).await.map_err(|e| (e, None))? {
-            Some((id, account)) => {
-                user = Some(account);
-                session = Some((token, id));
-            }
-            None => pending.clear_session = true,
+/// The visitor of a cookie-carrying (or cookie-less) request: the session's
+/// user if it is live, else the pre-session that anonymous forms bind to.
+async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    secure: bool,
+    pending: &mut Pending,
+) -> Result<Visitor, AppError> {
+    let jar = cookies::incoming(headers);
+    let presented = cookies::value(&jar, Name::Session, secure);
+    let session = match presented.and_then(SessionToken::parse) {
+        Some(token) => session_user(state, &token)
+            .await?
+            .map(|(id, user)| (token, id, user)),
+        None => None,
+    };
+    // A session cookie that names no live session is cleared.
+    pending.clear_session = presented.is_some() && session.is_none();
+    let (user, session_id, csrf_token) = match session {
+        Some((token, id, user)) => {
+            let csrf = state.secrets.csrf_token(CsrfBinding::Session(&token));
+            (Some(user), Some(id), csrf)
         }
-    } else if cookies::value(&jar, Name::Session, secure).is_some() {
-        pending.clear_session = true;
-    }
-
-    let pre_session = match session {
-        Some(_) => None,
-        None => Some(
-            cookies::value(&jar, Name::PreSession, secure)
+        None => {
+            let pre_session = cookies::value(&jar, Name::PreSession, secure)
                 .and_then(SessionToken::parse)
                 .unwrap_or_else(|| {
                     let token = SessionToken::generate();
                     pending.new_pre_session = Some(token.clone());
                     token
-                }),
-        ),
+                });
+            let csrf = state
+                .secrets
+                .csrf_token(CsrfBinding::Anonymous(&pre_session));
+            (None, None, csrf)
+        }
     };
-    let binding = match (&session, &pre_session) {
-        (Some((token, _)), _) => CsrfBinding::Session(token),
-        (None, Some(token)) => CsrfBinding::Anonymous(token),
-        (None, None) => unreachable!("a visitor without a session has a pre-session"),
-    };
-    let flashes = cookies::read_flash(&state.keys, &jar, secure);
     pending.had_flash = cookies::value(&jar, Name::Flash, secure).is_some();
-    let visitor = Visitor {
+    Ok(Visitor {
         user,
-        session_id: session.as_ref().map(|(_, id)| id.clone()),
-        csrf_token: state.keys.csrf_token(binding),
+        session_id,
+        csrf_token,
         secure,
-        flashes,
-        path: request.uri().path().to_owned(),
-    };
+        flashes: cookies::read_flash(&state.secrets, &jar, secure),
+        path: uri.path().to_owned(),
+    })
+}
 
-    let request = if is_safe(request.method()) || CSRF_EXEMPT.contains(&request.uri().path()) {
+/// Refuses an unsafe request that came from another site or lacks the
+/// visitor's CSRF token; a multipart upload is marked to check its own field.
+async fn check_csrf(mut request: Request, visitor: &Visitor) -> Result<Request, AppError> {
+    if is_safe(request.method()) || CSRF_EXEMPT.contains(&request.uri().path()) {
+        return Ok(request);
+    }
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok());
+    if let Some(reason) = cross_site_refusal(request.method(), request.headers(), host) {
+        return Err(AppError::Csrf(reason));
+    }
+    if defers_its_token(&request) {
         request
-    } else {
-        let host = request
-            .headers()
-            .get(header::HOST)
-            .and_then(|value| value.to_str().ok());
-        if let Some(reason) = cross_site_refusal(request.method(), request.headers(), host) {
-            return Err((AppError::Csrf(reason), Some(visitor)));
-        }
-        if defers_its_token(&request) {
-            let mut request = request;
-            request
-                .extensions_mut()
-                .insert(DeferredCsrf::new(visitor.csrf_token.clone()));
-            request.extensions_mut().insert(visitor.clone());
-            return Ok((request, visitor));
-        }
-        let (request, presented) = presented_token(request)
-            .await
-            .map_err(|e| (e, Some(visitor.clone())))?;
-        match presented {
-            None => {
-                return Err((
-                    AppError::Csrf(
-                        "The request is missing its security token. Reload the page and try again.",
-                    ),
-                    Some(visitor),
-                ));
-            }
-            Some(token) if !state.keys.csrf_token_matches(binding, &token) => {
-                return Err((
-                    AppError::Csrf(
-                        "The security token is invalid or expired. Reload the page and try again.",
-                    ),
-                    Some(visitor),
-                ));
-            }
-            Some(_) => request,
-        }
-    };
-    let mut request = request;
-    request.extensions_mut().insert(visitor.clone());
-    Ok((request, visitor))
+            .extensions_mut()
+            .insert(DeferredCsrf::new(visitor.csrf_token.clone()));
+        return Ok(request);
+    }
+    let (request, presented) = presented_token(request).await?;
+    match presented {
+        None => Err(AppError::Csrf(
+            "The request is missing its security token. Reload the page and try again.",
+        )),
+        Some(token) if !token_matches(&visitor.csrf_token, &token) => Err(AppError::Csrf(
+            "The security token is invalid or expired. Reload the page and try again.",
+        )),
+        Some(_) => Ok(request),
+    }
 }
 
 /// The signed-in account of a route served without this layer (`POST /tsa`
@@ -257,7 +259,7 @@ async fn session_user(
 ) -> Result<Option<(String, CurrentUser)>, AppError> {
     let now = unix_now();
     let idle = state.config.session_idle_timeout;
-    let id = state.keys.session_id(token);
+    let id = state.secrets.session_id(token);
     let Some((row, account)) = db::sessions::find_live(&state.db, &id, now, idle).await? else {
         return Ok(None);
     };

@@ -64,75 +64,87 @@ pub fn verify(data: impl Read, receipt: &Receipt, keys: &TrustedKeys) -> Report 
     // A refusal may come before the whole file was read; the hash needs all of it.
     let drained = io::copy(&mut reader, &mut io::sink());
     let digest: [u8; 32] = reader.hasher.finalize().into();
-    let mut checks = Vec::new();
-
-    let claimed = receipt.file.sha256.to_ascii_lowercase();
-    checks.push(Check {
-        proof: "SHA-256",
-        outcome: match drained {
-            Err(error) => Err(format!("the file could not be read: {error}")),
-            Ok(_) if hex::encode(digest) != claimed => Err(format!(
-                "the file's hash is {}, the receipt's {claimed}",
-                hex::encode(digest)
-            )),
-            Ok(_) if reader.size != receipt.file.size => Err(format!(
-                "the file has {} bytes, the receipt says {}",
-                reader.size, receipt.file.size
-            )),
-            Ok(_) => Ok(format!("{claimed}, {} bytes", reader.size)),
-        },
-    });
-
-    let source = |given: bool| {
-        if given {
-            ""
-        } else {
-            " (keys from the receipt)"
-        }
-    };
     let chain_pem = keys
         .tsa_chain
         .as_deref()
         .unwrap_or(&receipt.rfc3161.certificate_chain);
-    checks.push(Check {
-        proof: "RFC 3161 time-stamp",
-        outcome: verify_timestamp(receipt, &digest, chain_pem)
-            .map(|ok| format!("{ok}{}", source(keys.tsa_chain.is_some()))),
-    });
-    checks.push(Check {
-        proof: "OpenPGP signature",
-        outcome: match signature {
-            Err(error) => Err(error.to_string()),
-            Ok(verified)
-                if !verified
-                    .fingerprint
-                    .eq_ignore_ascii_case(&receipt.openpgp.fingerprint) =>
-            {
-                Err(format!(
-                    "made by key {}, not the receipt's {}",
-                    verified.fingerprint, receipt.openpgp.fingerprint
-                ))
-            }
-            Ok(verified) if rfc3339(verified.created) != receipt.uploaded_at => Err(format!(
-                "made at {}, not at the receipt's {}",
-                rfc3339(verified.created),
-                receipt.uploaded_at
-            )),
-            Ok(verified) => Ok(format!(
-                "made at {} by key {} ({}){}",
-                rfc3339(verified.created),
-                verified.fingerprint,
-                receipt.openpgp.user_id,
-                source(keys.openpgp_key.is_some())
-            )),
+    let checks = vec![
+        Check {
+            proof: "SHA-256",
+            outcome: drained
+                .map_err(|error| format!("the file could not be read: {error}"))
+                .and_then(|_| check_hash(receipt, &digest, reader.size)),
         },
-    });
+        Check {
+            proof: "RFC 3161 time-stamp",
+            outcome: verify_timestamp(receipt, &digest, chain_pem)
+                .map(|ok| format!("{ok}{}", source(keys.tsa_chain.is_some()))),
+        },
+        Check {
+            proof: "OpenPGP signature",
+            outcome: signature
+                .map_err(|error| error.to_string())
+                .and_then(|verified| check_signer(receipt, &verified))
+                .map(|ok| format!("{ok}{}", source(keys.openpgp_key.is_some()))),
+        },
+    ];
     let mut report = Report {
         checks,
         not_checked: Vec::new(),
     };
     check_log(&mut report, receipt, keys);
     report
+}
+
+/// Where the keys a check trusted came from.
+fn source(given: bool) -> &'static str {
+    if given {
+        ""
+    } else {
+        " (keys from the receipt)"
+    }
+}
+
+/// The file's hash and size against the receipt's.
+fn check_hash(receipt: &Receipt, digest: &[u8; 32], size: u64) -> Result<String, String> {
+    let claimed = receipt.file.sha256.to_ascii_lowercase();
+    if hex::encode(digest) != claimed {
+        return Err(format!(
+            "the file's hash is {}, the receipt's {claimed}",
+            hex::encode(digest)
+        ));
+    }
+    if size != receipt.file.size {
+        return Err(format!(
+            "the file has {size} bytes, the receipt says {}",
+            receipt.file.size
+        ));
+    }
+    Ok(format!("{claimed}, {size} bytes"))
+}
+
+/// A signature that verified: made by the receipt's key at the receipt's time.
+fn check_signer(receipt: &Receipt, verified: &openpgp::Verified) -> Result<String, String> {
+    if !verified
+        .fingerprint
+        .eq_ignore_ascii_case(&receipt.openpgp.fingerprint)
+    {
+        return Err(format!(
+            "made by key {}, not the receipt's {}",
+            verified.fingerprint, receipt.openpgp.fingerprint
+        ));
+    }
+    let created = rfc3339(verified.created);
+    if created != receipt.uploaded_at {
+        return Err(format!(
+            "made at {created}, not at the receipt's {}",
+            receipt.uploaded_at
+        ));
+    }
+    Ok(format!(
+        "made at {created} by key {} ({})",
+        verified.fingerprint, receipt.openpgp.user_id
+    ))
 }
 
 /// The checks that need only the file's SHA-256: the hash against the

@@ -8,14 +8,11 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::user_json;
+use crate::accounts::{self, SignedIn};
 use crate::auth::tokens::CsrfBinding;
-use crate::auth::{SessionToken, Verdict};
-use crate::db;
 use crate::domain::{FieldError, NextPath, Password};
 use crate::error::AppError;
-use crate::rate_limit::SIGN_IN_FAILURES;
 use crate::state::AppState;
-use crate::time::{secs, unix_now};
 use crate::web::CurrentUser;
 use crate::web::cookies::{self, Name};
 use crate::web::pages::{FlashKind, LoginPage};
@@ -90,61 +87,19 @@ pub async fn submit(
         Ok(password) => password,
         Err(error) => return refuse(error.into()),
     };
-    let now = unix_now();
-    let throttle_key = login.to_lowercase();
-    if SIGN_IN_FAILURES
-        .exceeded(&state.db, &throttle_key, now)
-        .await?
-    {
-        tracing::warn!("sign-in refused: too many failures for this name");
-        return refuse(AppError::RateLimited {
-            retry_after: SIGN_IN_FAILURES.retry_after(now),
-        });
-    }
-    let account = db::users::find_by_login(&state.db, login).await?;
-    let stored = account.as_ref().map(|user| user.password_hash.clone());
-    // Same work and the same answer whether the account is unknown or the password wrong.
-    let verdict = state.passwords.verify(&password, stored).await?;
-    let account = match (verdict, account) {
-        (Verdict::Accepted | Verdict::AcceptedNeedsRehash, Some(account)) => account,
-        _ => {
-            tracing::info!("sign-in refused");
-            SIGN_IN_FAILURES
-                .record(&state.db, &throttle_key, now)
-                .await?;
-            return refuse(AppError::InvalidCredentials);
+    let signed_in =
+        accounts::sign_in(&state, login, &password, visitor.session_id.as_deref()).await;
+    let SignedIn { user, session } = match signed_in {
+        Ok(signed_in) => signed_in,
+        Err(error @ (AppError::RateLimited { .. } | AppError::InvalidCredentials)) => {
+            return refuse(error);
         }
+        Err(error) => return Err(error),
     };
-    SIGN_IN_FAILURES.reset(&state.db, &throttle_key).await?;
-    if verdict == Verdict::AcceptedNeedsRehash {
-        let hash = state.passwords.hash(&password).await?;
-        db::users::set_password_hash(&state.db, account.id, hash).await?;
-        tracing::info!(
-            user_id = account.id,
-            "moved a legacy password hash to Argon2id"
-        );
-    }
-
-    // A fresh session id at every sign-in: a token planted before cannot be promoted.
-    if let Some(old) = &visitor.session_id {
-        db::sessions::delete(&state.db, old).await?;
-    }
-    let token = SessionToken::generate();
-    let lifetime = state.config.session_lifetime;
-    db::sessions::create(
-        &state.db,
-        state.keys.session_id(&token),
-        account.id,
-        now,
-        now.saturating_add(secs(lifetime)),
-    )
-    .await?;
-    tracing::info!(user_id = account.id, "signed in");
-
     let user = CurrentUser {
-        id: account.id,
-        username: account.username,
-        email: account.email,
+        id: user.id,
+        username: user.username,
+        email: user.email,
         api_token: None,
     };
     let mut response = match format {
@@ -152,7 +107,7 @@ pub async fn submit(
             StatusCode::OK,
             Json(json!({
                 "user": user_json(&user),
-                "csrf_token": state.keys.csrf_token(CsrfBinding::Session(&token)),
+                "csrf_token": state.secrets.csrf_token(CsrfBinding::Session(&session)),
             })),
         )
             .into_response(),
@@ -166,9 +121,9 @@ pub async fn submit(
     };
     let cookie = cookies::build(
         Name::Session,
-        token.expose().to_owned(),
+        session.expose().to_owned(),
         visitor.secure,
-        Some(lifetime),
+        Some(state.config.session_lifetime),
     );
     cookies::set(&mut response, &cookie);
     Ok(response)

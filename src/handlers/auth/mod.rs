@@ -32,7 +32,7 @@ pub fn redirect_with_flash(
     };
     cookies::set(
         &mut response,
-        &cookies::flash(&state.keys, secure, &[flash]),
+        &cookies::flash(&state.secrets, secure, &[flash]),
     );
     response
 }

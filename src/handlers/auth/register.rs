@@ -7,8 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::db;
-use crate::db::users::CreateUserError;
+use crate::accounts;
 use crate::domain::{Email, FieldError, Password, Username};
 use crate::error::AppError;
 use crate::state::AppState;
@@ -72,11 +71,8 @@ pub async fn submit(
         }
     };
 
-    let hash = state.passwords.hash(&password).await?;
-    let created = db::users::create(&state.db, &username, &email, hash).await;
-    let conflict = match created {
+    let conflict = match accounts::register(&state, &username, &email, &password).await {
         Ok(user) => {
-            tracing::info!(user_id = user.id, "account created");
             return Ok(match format {
                 Format::Json => (
                     StatusCode::CREATED,
@@ -92,15 +88,8 @@ pub async fn submit(
                 ),
             });
         }
-        Err(CreateUserError::UsernameTaken) => AppError::Conflict {
-            code: "username_taken",
-            message: "That username is already taken.",
-        },
-        Err(CreateUserError::EmailTaken) => AppError::Conflict {
-            code: "email_taken",
-            message: "An account with that email already exists.",
-        },
-        Err(CreateUserError::Db(error)) => return Err(error.into()),
+        Err(conflict @ AppError::Conflict { .. }) => conflict,
+        Err(error) => return Err(error),
     };
     match format {
         Format::Json => Err(conflict),

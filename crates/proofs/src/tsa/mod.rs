@@ -278,27 +278,7 @@ impl Authority {
         serial: [u8; 16],
     ) -> Result<Stamp, TsaError> {
         let gen_time = GeneralizedTime::from_system_time(now)?;
-        let tst_info = TstInfo {
-            version: TspVersion::V1,
-            policy: self.policy,
-            message_imprint: MessageImprint {
-                hash_algorithm: request.algorithm.identifier(),
-                hashed_message: OctetString::new(request.digest.clone())?,
-            },
-            serial_number: positive_int(&serial)?,
-            gen_time,
-            accuracy: Some(Accuracy {
-                seconds: Some(1),
-                millis: None,
-                micros: None,
-            }),
-            ordering: false,
-            nonce: request.nonce.as_deref().map(Int::new).transpose()?,
-            tsa: None,
-            extensions: None,
-        }
-        .to_der()?;
-
+        let tst_info = tst_info(request, self.policy, gen_time, &serial)?;
         let attributes = self.signed_attributes(&tst_info, gen_time)?;
         let signature = self
             .signer
@@ -400,6 +380,35 @@ pub(crate) struct SigningCertificateV2 {
 #[derive(Clone, Debug, Sequence)]
 struct EssCertIdV2 {
     cert_hash: OctetString,
+}
+
+/// The DER `TSTInfo` (RFC 3161 §2.4.2) for `request` at `gen_time`.
+fn tst_info(
+    request: &StampRequest,
+    policy: ObjectIdentifier,
+    gen_time: GeneralizedTime,
+    serial: &[u8; 16],
+) -> Result<Vec<u8>, TsaError> {
+    Ok(TstInfo {
+        version: TspVersion::V1,
+        policy,
+        message_imprint: MessageImprint {
+            hash_algorithm: request.algorithm.identifier(),
+            hashed_message: OctetString::new(request.digest.clone())?,
+        },
+        serial_number: positive_int(serial)?,
+        gen_time,
+        accuracy: Some(Accuracy {
+            seconds: Some(1),
+            millis: None,
+            micros: None,
+        }),
+        ordering: false,
+        nonce: request.nonce.as_deref().map(Int::new).transpose()?,
+        tsa: None,
+        extensions: None,
+    }
+    .to_der()?)
 }
 
 /// A DER INTEGER of the unsigned big-endian `bytes`: minimal, so leading

@@ -5,7 +5,7 @@
 use std::time::SystemTime;
 
 use cmpv2::status::PkiStatus;
-use cms::signed_data::{SignedData, SignerIdentifier};
+use cms::signed_data::{SignedData, SignerIdentifier, SignerInfo};
 use der::asn1::OctetString;
 use der::{Decode, Encode};
 use p256::ecdsa::signature::Verifier;
@@ -124,6 +124,31 @@ pub fn verify_reply(
         .iter()
         .next()
         .ok_or(VerifyError::Malformed)?;
+    let certificate = signer_certificate(&signed, signer, trusted)?;
+    check_signed_attributes(signer, &tst_der, certificate)?;
+    check_signature(signer, certificate)?;
+    check_tsa_certificate(certificate, tst.gen_time.to_system_time())?;
+    let issued_by_trusted = trusted.iter().any(|root| {
+        root.tbs_certificate.subject == certificate.tbs_certificate.issuer
+            && signed_by(certificate, root)
+    });
+    if !issued_by_trusted {
+        return Err(VerifyError::Untrusted);
+    }
+    Ok(VerifiedToken {
+        gen_time: tst.gen_time.to_system_time(),
+        serial: hex::encode(tst.serial_number.as_bytes()),
+        tsa: certificate.tbs_certificate.subject.to_string(),
+        policy: tst.policy.to_string(),
+    })
+}
+
+/// The certificate the signer names: embedded in the token, or one of the trusted ones.
+fn signer_certificate<'a>(
+    signed: &'a SignedData,
+    signer: &SignerInfo,
+    trusted: &'a [Certificate],
+) -> Result<&'a Certificate, VerifyError> {
     let SignerIdentifier::IssuerAndSerialNumber(sid) = &signer.sid else {
         return Err(VerifyError::NoCertificate);
     };
@@ -135,15 +160,23 @@ pub fn verify_reply(
             cms::cert::CertificateChoices::Certificate(certificate) => Some(certificate),
             _ => None,
         });
-    let certificate = embedded
+    embedded
         .chain(trusted.iter())
         .find(|c| {
             c.tbs_certificate.issuer == sid.issuer
                 && c.tbs_certificate.serial_number == sid.serial_number
         })
-        .ok_or(VerifyError::NoCertificate)?;
+        .ok_or(VerifyError::NoCertificate)
+}
 
-    // Signed attributes: content type, message digest, and the certificate binding.
+/// The signed attributes (RFC 5652 §11, RFC 5816): the content type is
+/// TSTInfo, the message digest is the TSTInfo's, and `signingCertificateV2`
+/// binds the signing certificate.
+fn check_signed_attributes(
+    signer: &SignerInfo,
+    tst_der: &[u8],
+    certificate: &Certificate,
+) -> Result<(), VerifyError> {
     let attributes = signer
         .signed_attrs
         .as_ref()
@@ -162,7 +195,7 @@ pub fn verify_reply(
     let digest = value(ID_MESSAGE_DIGEST).ok_or(VerifyError::Attributes("messageDigest"))?;
     let digest =
         OctetString::from_der(&digest).map_err(|_| VerifyError::Attributes("messageDigest"))?;
-    if digest.as_bytes() != Sha256::digest(&tst_der).as_slice() {
+    if digest.as_bytes() != Sha256::digest(tst_der).as_slice() {
         return Err(VerifyError::Attributes("messageDigest"));
     }
     let binding = value(ID_AA_SIGNING_CERTIFICATE_V2)
@@ -178,31 +211,24 @@ pub fn verify_reply(
     {
         return Err(VerifyError::Attributes("signingCertificateV2"));
     }
+    Ok(())
+}
 
+/// ECDSA P-256 with SHA-256 over the DER of the signed attributes.
+fn check_signature(signer: &SignerInfo, certificate: &Certificate) -> Result<(), VerifyError> {
     if signer.signature_algorithm.oid != ECDSA_WITH_SHA256 {
         return Err(VerifyError::BadSignature);
     }
+    let attributes = signer
+        .signed_attrs
+        .as_ref()
+        .ok_or(VerifyError::Attributes("none"))?;
     let key = verifying_key(certificate).ok_or(VerifyError::BadSignature)?;
     let signature = DerSignature::from_bytes(signer.signature.as_bytes())
         .map_err(|_| VerifyError::BadSignature)?;
     let message = attributes.to_der().map_err(|_| VerifyError::Malformed)?;
     key.verify(&message, &signature)
-        .map_err(|_| VerifyError::BadSignature)?;
-
-    check_tsa_certificate(certificate, tst.gen_time.to_system_time())?;
-    let issued_by_trusted = trusted.iter().any(|root| {
-        root.tbs_certificate.subject == certificate.tbs_certificate.issuer
-            && signed_by(certificate, root)
-    });
-    if !issued_by_trusted {
-        return Err(VerifyError::Untrusted);
-    }
-    Ok(VerifiedToken {
-        gen_time: tst.gen_time.to_system_time(),
-        serial: hex::encode(tst.serial_number.as_bytes()),
-        tsa: certificate.tbs_certificate.subject.to_string(),
-        policy: tst.policy.to_string(),
-    })
+        .map_err(|_| VerifyError::BadSignature)
 }
 
 /// RFC 3161 §2.3: the TSA certificate's only extended key usage is

@@ -1,0 +1,114 @@
+//! Accounts as a service: registering and signing in, with the throttle,
+//! the password check and the new session; the handlers in
+//! `handlers/auth/` add only the HTTP around it.
+
+use crate::auth::{SessionToken, Verdict};
+use crate::db;
+use crate::db::users::{CreateUserError, User};
+use crate::domain::{Email, Password, Username};
+use crate::error::AppError;
+use crate::rate_limit::SIGN_IN_FAILURES;
+use crate::state::AppState;
+use crate::time::{secs, unix_now};
+
+/// A successful sign-in: the account and the new session's token, for its cookie.
+pub struct SignedIn {
+    pub user: User,
+    pub session: SessionToken,
+}
+
+/// Signs `login` (a username or an email) in with `password`, ending
+/// `previous_session` if the visitor had one: a token planted before the
+/// sign-in can never be promoted.
+pub async fn sign_in(
+    state: &AppState,
+    login: &str,
+    password: &Password,
+    previous_session: Option<&str>,
+) -> Result<SignedIn, AppError> {
+    let user = check_password(state, login, password).await?;
+    if let Some(old) = previous_session {
+        db::sessions::delete(&state.db, old).await?;
+    }
+    let session = SessionToken::generate();
+    let now = unix_now();
+    db::sessions::create(
+        &state.db,
+        state.secrets.session_id(&session),
+        user.id,
+        now,
+        now.saturating_add(secs(state.config.session_lifetime)),
+    )
+    .await?;
+    tracing::info!(user_id = user.id, "signed in");
+    Ok(SignedIn { user, session })
+}
+
+/// The account whose password this is, under the failure throttle; a
+/// legacy hash that verified is replaced by Argon2id.
+async fn check_password(
+    state: &AppState,
+    login: &str,
+    password: &Password,
+) -> Result<User, AppError> {
+    let now = unix_now();
+    let throttle_key = login.to_lowercase();
+    if SIGN_IN_FAILURES
+        .exceeded(&state.db, &throttle_key, now)
+        .await?
+    {
+        tracing::warn!("sign-in refused: too many failures for this name");
+        return Err(AppError::RateLimited {
+            retry_after: SIGN_IN_FAILURES.retry_after(now),
+        });
+    }
+    let account = db::users::find_by_login(&state.db, login).await?;
+    let stored = account.as_ref().map(|user| user.password_hash.clone());
+    // Same work and the same answer whether the account is unknown or the password wrong.
+    let verdict = state.passwords.verify(password, stored).await?;
+    let account = match (verdict, account) {
+        (Verdict::Accepted | Verdict::AcceptedNeedsRehash, Some(account)) => account,
+        _ => {
+            tracing::info!("sign-in refused");
+            SIGN_IN_FAILURES
+                .record(&state.db, &throttle_key, now)
+                .await?;
+            return Err(AppError::InvalidCredentials);
+        }
+    };
+    SIGN_IN_FAILURES.reset(&state.db, &throttle_key).await?;
+    if verdict == Verdict::AcceptedNeedsRehash {
+        let hash = state.passwords.hash(password).await?;
+        db::users::set_password_hash(&state.db, account.id, hash).await?;
+        tracing::info!(
+            user_id = account.id,
+            "moved a legacy password hash to Argon2id"
+        );
+    }
+    Ok(account)
+}
+
+/// Creates an account; the user signs in afterwards.
+pub async fn register(
+    state: &AppState,
+    username: &Username,
+    email: &Email,
+    password: &Password,
+) -> Result<User, AppError> {
+    let hash = state.passwords.hash(password).await?;
+    match db::users::create(&state.db, username, email, hash).await {
+        Ok(user) => {
+            tracing::info!(user_id = user.id, "account created");
+            Ok(user)
+        }
+        Err(CreateUserError::UsernameTaken) => Err(AppError::Conflict {
+            code: "username_taken",
+            message: "That username is already taken.",
+        }),
+        Err(CreateUserError::EmailTaken) => Err(AppError::Conflict {
+            code: "email_taken",
+            message: "An account with that email already exists.",
+        }),
+        Err(CreateUserError::Db(error)) => Err(error.into()),
+    }
+}
