@@ -153,7 +153,7 @@ impl TransparencyLog {
     /// Asks for a round and waits (at most `patience`) until one that began
     /// after this call has finished, in this process. Entries committed
     /// before the call are then placed, unless that round failed.
-    pub async fn settle(&self, patience: Duration) {
+    async fn settle(&self, patience: Duration) {
         let mut rounds = self.inner.rounds.subscribe();
         let now = *rounds.borrow_and_update();
         self.inner.wake.notify_one();
@@ -185,7 +185,7 @@ impl TransparencyLog {
     }
 
     /// One round; how many entries it placed.
-    pub async fn round(&self) -> Result<usize, DbErr> {
+    async fn round(&self) -> Result<usize, DbErr> {
         let _turn = self.sqlite_turn().await;
         sequencer::sequence_once(&self.inner.db, &self.inner.signer, self.batch()).await
     }
