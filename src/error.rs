@@ -51,6 +51,8 @@ pub enum AppError {
     RateLimited { retry_after: u64 },
     #[error("The service is temporarily unavailable. Try again shortly.")]
     Unavailable(#[source] anyhow::Error),
+    #[error("The server is busy. Try again in {retry_after} second(s).")]
+    Busy { retry_after: u64 },
     #[error("This is still being prepared. Try again in {retry_after} second(s).")]
     NotReady { retry_after: u64 },
     #[error("Something went wrong on our side.")]
@@ -73,7 +75,9 @@ impl AppError {
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::QuotaExceeded | AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-            AppError::Unavailable(_) | AppError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Unavailable(_) | AppError::Busy { .. } | AppError::NotReady { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -96,7 +100,7 @@ impl AppError {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::QuotaExceeded => "quota_exceeded",
             AppError::StorageFull => "storage_full",
-            AppError::Unavailable(_) => "service_unavailable",
+            AppError::Unavailable(_) | AppError::Busy { .. } => "service_unavailable",
             AppError::NotReady { .. } => "not_ready",
             AppError::Internal(_) => "internal_error",
         }
@@ -179,7 +183,9 @@ impl IntoResponse for AppError {
         let mut response = self.info().json_response();
         let headers = response.headers_mut();
         match self {
-            AppError::RateLimited { retry_after } | AppError::NotReady { retry_after } => {
+            AppError::RateLimited { retry_after }
+            | AppError::Busy { retry_after }
+            | AppError::NotReady { retry_after } => {
                 headers.insert(axum::http::header::RETRY_AFTER, retry_after.into());
             }
             AppError::InvalidToken => {
@@ -241,6 +247,17 @@ impl From<axum::extract::multipart::MultipartError> for AppError {
 impl From<tokio::task::JoinError> for AppError {
     fn from(error: tokio::task::JoinError) -> Self {
         AppError::Internal(error.into())
+    }
+}
+
+/// Every password worker is taken and the queue is full: the visitor tries
+/// again in a moment, and no memory is held for them meanwhile.
+impl From<crate::auth::HashError> for AppError {
+    fn from(error: crate::auth::HashError) -> Self {
+        match error {
+            crate::auth::HashError::Busy => AppError::Busy { retry_after: 1 },
+            crate::auth::HashError::Stopped => AppError::Internal(error.into()),
+        }
     }
 }
 

@@ -51,7 +51,9 @@ impl Application {
             tsa_chain: tsa.chain_pem.into(),
             public_limiter: Arc::new(crate::state::public_limiter(config.tsa_rate)),
             secrets: Arc::new(Secrets::new(&config.secret_key)),
-            passwords: PasswordHasher::new().await,
+            passwords: PasswordHasher::start(config.hashing)
+                .await
+                .context("starting the password workers")?,
             config: Arc::new(config),
             db,
         });

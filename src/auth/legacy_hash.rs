@@ -9,6 +9,8 @@ use subtle::ConstantTimeEq;
 /// Bounds that keep a damaged row from tying up a thread for minutes.
 const MAX_PBKDF2_ITERATIONS: u32 = 10_000_000;
 const MAX_SCRYPT_LOG_N: u8 = 20;
+/// scrypt needs `128 × r × N` bytes; Werkzeug's default (N=2^15, r=8) is 32 MiB.
+const MAX_SCRYPT_MEMORY: u64 = 64 << 20;
 
 /// Whether `stored` looks like a Werkzeug hash at all.
 pub fn is_legacy(stored: &str) -> bool {
@@ -59,7 +61,10 @@ pub fn verify(password: &str, stored: &str) -> bool {
                 return false;
             };
             let log_n = n.trailing_zeros();
-            if !n.is_power_of_two() || log_n > u32::from(MAX_SCRYPT_LOG_N) {
+            if !n.is_power_of_two()
+                || log_n > u32::from(MAX_SCRYPT_LOG_N)
+                || 128 * u64::from(r) * n > MAX_SCRYPT_MEMORY
+            {
                 return false;
             }
             let Ok(params) = scrypt::Params::new(log_n as u8, r, p, expected.len().clamp(10, 64))
@@ -102,6 +107,7 @@ mod tests {
             "pbkdf2:sha256:0$salt$00",
             "pbkdf2:sha256:99999999999$salt$00",
             "scrypt:1000:8:1$salt$00",
+            "scrypt:1048576:8:1$salt$00",
             "scrypt:16384:8:1$salt$not-hex",
             "pbkdf2:sha256:1000$only-salt",
             "$argon2id$v=19$m=19456,t=2,p=1$x$y",

@@ -5,5 +5,5 @@ pub mod legacy_hash;
 pub mod password;
 pub mod tokens;
 
-pub use password::{PasswordHasher, Verdict};
+pub use password::{HashError, HashingLimits, PasswordHasher, Verdict};
 pub use tokens::{ApiTokenSecret, Secrets, SessionToken};

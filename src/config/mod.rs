@@ -70,6 +70,8 @@ pub struct Config {
     pub session_idle_timeout: Duration,
     /// …and after this long in any case.
     pub session_lifetime: Duration,
+    /// Password hashes computed at once, and how many may wait for a worker.
+    pub hashing: crate::auth::HashingLimits,
 }
 
 impl Config {
@@ -150,6 +152,7 @@ impl Config {
             session_lifetime: vars
                 .parse("SESSION_LIFETIME", values::parse_duration)?
                 .unwrap_or(Duration::from_secs(7 * 24 * 60 * 60)),
+            hashing: vars.hashing()?,
             data_dir,
         })
     }
@@ -182,6 +185,13 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 
     /// `SECURESTAMP_ENV`, else Flask's `FLASK_ENV`; production by default.
+    fn hashing(&self) -> Result<crate::auth::HashingLimits, ConfigError> {
+        Ok(crate::auth::HashingLimits::new(
+            self.parse("PASSWORD_WORKERS", values::parse_positive)?,
+            self.parse("PASSWORD_QUEUE", values::parse_count)?,
+        ))
+    }
+
     fn mode(&self) -> Result<Mode, ConfigError> {
         match self.parse("SECURESTAMP_ENV", values::parse_mode)? {
             Some(mode) => Ok(mode),

@@ -187,3 +187,46 @@ on_every_database! {
         assert_eq!(later.status(), StatusCode::OK);
     }
 }
+
+/// More sign-ins at once than there are password workers and queue places:
+/// the extra ones are refused at once with 503 and `Retry-After`, none waits
+/// holding memory, and the right password still signs in afterwards.
+#[tokio::test]
+async fn sign_ins_beyond_the_password_workers_are_refused_with_retry_after() {
+    let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let app = db
+        .spawn_with(&[("PASSWORD_WORKERS", "1"), ("PASSWORD_QUEUE", "1")])
+        .await;
+    let script = app.script();
+    let csrf = script.csrf("/auth/login").await;
+    let body =
+        json!({"username": "olga", "email": "olga@example.com", "password": "the right one"});
+    let created = script.post_json("/auth/register", &csrf, body).await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+
+    let attempt = json!({"username": "olga", "password": "the right one"});
+    let attempts = (0..8).map(|_| script.post_json("/auth/login", &csrf, attempt.clone()));
+    let answers = futures_util::future::join_all(attempts).await;
+    let mut refused = 0;
+    for answer in answers {
+        match answer.status() {
+            StatusCode::OK => {}
+            StatusCode::SERVICE_UNAVAILABLE => {
+                refused += 1;
+                assert_eq!(answer.headers()["retry-after"], "1");
+                let body: Value = answer.json().await.unwrap();
+                assert_eq!(body["error"]["code"], "service_unavailable");
+            }
+            other => panic!("unexpected {other}"),
+        }
+    }
+    // One worker and one place in its queue: at most two of eight get in.
+    assert!(refused >= 6, "{refused} of 8 refused");
+
+    let later = app.script();
+    let csrf = later.csrf("/auth/login").await;
+    let signed_in = later.post_json("/auth/login", &csrf, attempt).await;
+    assert_eq!(signed_in.status(), StatusCode::OK, "the workers carry on");
+}
