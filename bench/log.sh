@@ -17,8 +17,9 @@ work=$(mktemp -d)
 pids=()
 trap 'kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"' EXIT
 
-cargo build --release -j2 -q
-binary="$PWD/target/release/securestamp"
+# SECURESTAMP_BINARY measures another build (an earlier commit's, say) the same way.
+if [ -z "${SECURESTAMP_BINARY:-}" ]; then cargo build --release -j2 -q; fi
+binary=${SECURESTAMP_BINARY:-$PWD/target/release/securestamp}
 psql -q -U postgres -h 127.0.0.1 -c "DROP DATABASE IF EXISTS securestamp_bench WITH (FORCE)" -c "CREATE DATABASE securestamp_bench"
 database=postgres://postgres@127.0.0.1:5432/securestamp_bench
 

@@ -23,8 +23,9 @@ server=
 stop_server() { if [ -n "$server" ]; then kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; server=; fi; }
 trap 'stop_server; rm -rf "$work"' EXIT
 
-cargo build --release -j2 -q
-binary="$PWD/target/release/securestamp"
+# SECURESTAMP_BINARY measures another build (an earlier commit's, say) the same way.
+if [ -z "${SECURESTAMP_BINARY:-}" ]; then cargo build --release -j2 -q; fi
+binary=${SECURESTAMP_BINARY:-$PWD/target/release/securestamp}
 
 echo "# SecureStamp /tsa benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $cores cores)"
 # The machine: single-core ECDSA P-256 signatures per second (OpenSSL's assembly).

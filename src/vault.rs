@@ -1,8 +1,9 @@
 //! The vault: file rows and stored contents, kept consistent with each other.
 //!
 //! The invariant: a `files` row only ever points at content that is on disk.
-//! - Storing: every staged content is placed on disk while its `blobs` row is
-//!   locked, inside the one transaction that also inserts the `files` rows.
+//! - Storing: every staged content is synced to disk, then moved into place
+//!   while its `blobs` row is locked, and the folders it went to are synced,
+//!   inside the one transaction that also inserts the `files` rows.
 //!   If anything fails, the objects this request placed are removed (still
 //!   under the lock) and the transaction rolls back: all files or none.
 //! - Deleting: the `files` row goes and the content's count drops in one
@@ -19,7 +20,7 @@ use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use crate::db;
 use crate::db::files::{File, NewFile};
 use crate::domain::{ContentHash, FileId, FileName};
-use crate::storage::{StagedFile, Storage};
+use crate::storage::{self, StagedFile, Storage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
@@ -65,6 +66,9 @@ pub async fn store(
         .into_iter()
         .map(|upload| (upload.record, upload.staged))
         .unzip();
+    let mut staged = staged;
+    // Callers with many files have synced most of them in groups already.
+    storage::sync_staged(staged.iter_mut()).await?;
     let contents: Vec<(ContentHash, u64)> =
         staged.iter().map(|s| (s.hash.clone(), s.size)).collect();
     let mut staged: Vec<Option<StagedFile>> = staged.into_iter().map(Some).collect();
@@ -83,17 +87,20 @@ pub async fn store(
                 return Err(VaultError::QuotaExceeded);
             }
         }
+        let mut placing = storage.placing();
         for index in order {
             let (hash, size) = &contents[index];
             db::blobs::claim(&txn, hash, *size as i64).await?;
             let file = staged[index]
                 .take()
                 .expect("each staged file is placed once");
-            if storage.place(file).await? {
+            if placing.place(file).await? {
                 placed.push(hash.clone());
             }
             db::blobs::add_reference(&txn, hash).await?;
         }
+        // The folders' syncs, together: only then may rows point at the objects.
+        placing.sync().await?;
         let mut rows = Vec::with_capacity(records.len());
         for (record, (hash, size)) in records.into_iter().zip(&contents) {
             let leaf = crate::proofs::tlog::leaf_hash(&record.log_entry);

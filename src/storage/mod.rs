@@ -1,31 +1,40 @@
 //! File contents on the local disk, content-addressed by SHA-256.
 //!
 //! Layout under `UPLOAD_FOLDER`: `staging/` holds uploads in progress,
-//! `objects/ab/abcdef…` the stored contents, named by their hash. A staged
-//! file is written and hashed in one pass (the disk is asked to start
-//! writing every 64 MiB, so the final fsync has little left), fsynced, then renamed into
-//! `objects/` (same filesystem, so the rename is atomic) and the directory
-//! fsynced. A [`StagedFile`] that is dropped without being placed deletes
-//! itself, so an aborted request leaves no bytes behind.
+//! `objects/ab/abcdef…` the stored contents, named by their hash.
+//!
+//! An upload is written and hashed in one pass. Its bytes gather in a
+//! buffer of [`WRITE_BUFFER`]; a file that fits is written with one call when
+//! it ends, a larger one streams to its staging file through that buffer,
+//! and asks the disk every [`WRITEBACK_EVERY`] to start writing, so that the
+//! final sync has little left. Durability is grouped:
+//! [`sync_staged`] syncs many staged files at once (the filesystem commits
+//! their journal entries together), and [`Placing`] renames contents into
+//! `objects/` (same filesystem, so each rename is atomic) and then syncs each
+//! folder it touched once. A [`StagedFile`] that is dropped without being
+//! placed deletes itself, so an aborted request leaves no bytes behind.
 //!
 //! Which objects may exist is decided by the `blobs` table ([`crate::vault`]):
 //! this module only moves bytes.
 
-use std::io;
+use std::collections::BTreeSet;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::task::JoinHandle;
 
 use crate::domain::ContentHash;
 
-/// Writes are gathered into blocks of this size before they reach the kernel.
+/// Bytes gathered before they reach the kernel; a file this small is written
+/// with one call.
 const WRITE_BUFFER: usize = 1 << 20;
 /// After this many bytes, an upload asks the disk to start writing what it
 /// has so far (a `sync_data` on the blocking pool, not waited for), so that
-/// the disk works while the rest arrives instead of all at the final fsync.
+/// the disk works while the rest arrives instead of all at the final sync.
 const WRITEBACK_EVERY: u64 = 64 << 20;
 
 #[derive(Clone, Debug)]
@@ -43,28 +52,23 @@ impl Storage {
         })
     }
 
-    /// Starts writing a new upload.
-    pub async fn stage(&self) -> io::Result<Staging> {
+    /// Starts receiving a new upload; its staging file is made when the
+    /// first buffer is full or the upload ends.
+    pub fn stage(&self) -> Staging {
         let name: [u8; 16] = rand::random();
         let path = self
             .root
             .join("staging")
             .join(format!("{}.part", hex::encode(name)));
-        let file = tokio::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-            .await?;
-        let writeback = Arc::new(file.try_clone().await?.into_std().await);
-        Ok(Staging {
-            file: BufWriter::with_capacity(WRITE_BUFFER, file),
-            guard: TempPath(Some(path)),
+        Staging {
+            path,
+            head: Vec::new(),
+            stream: None,
             hasher: Sha256::new(),
             size: 0,
-            writeback,
             written_back: 0,
             writing_back: None,
-        })
+        }
     }
 
     /// Where an object lies, relative to the storage root (the `file_path` column).
@@ -76,26 +80,12 @@ impl Storage {
         self.root.join(Self::relative_path(hash))
     }
 
-    /// Moves a staged file to its object path. Returns `true` if it was
-    /// placed, `false` if the object already existed (the staged copy is then
-    /// deleted). The caller must hold the content's `blobs` row lock.
-    pub async fn place(&self, mut staged: StagedFile) -> io::Result<bool> {
-        let target = self.path_of(&staged.hash);
-        if tokio::fs::try_exists(&target).await? {
-            return Ok(false);
+    /// Starts moving staged files into `objects/`.
+    pub fn placing(&self) -> Placing<'_> {
+        Placing {
+            storage: self,
+            folders: BTreeSet::new(),
         }
-        let directory = target
-            .parent()
-            .expect("object paths have a parent")
-            .to_owned();
-        tokio::fs::create_dir_all(&directory).await?;
-        let source = staged.guard.0.take().expect("a staged file has a path");
-        if let Err(error) = tokio::fs::rename(&source, &target).await {
-            staged.guard.0 = Some(source);
-            return Err(error);
-        }
-        sync_directory(directory).await?;
-        Ok(true)
     }
 
     /// Deletes an object; one that is already gone is not an error.
@@ -151,35 +141,78 @@ impl Storage {
     }
 }
 
-/// An upload being written: bytes go to disk and into the hash together.
+/// An upload being received: bytes go to the hash and to a buffer; once
+/// they outgrow it, to the staging file through it.
 pub struct Staging {
-    file: BufWriter<tokio::fs::File>,
-    guard: TempPath,
+    path: PathBuf,
+    /// The bytes so far, while they fit in one buffer.
+    head: Vec<u8>,
+    /// The staging file, once they did not.
+    stream: Option<Stream>,
     hasher: Sha256,
     size: u64,
-    /// The same file, for early writeback.
-    writeback: Arc<std::fs::File>,
     /// Bytes received when the last writeback began.
     written_back: u64,
-    writing_back: Option<tokio::task::JoinHandle<io::Result<()>>>,
+    writing_back: Option<JoinHandle<io::Result<()>>>,
+}
+
+/// A staging file being written.
+struct Stream {
+    file: BufWriter<tokio::fs::File>,
+    /// The same file, for early writeback and the final sync.
+    sync: Arc<std::fs::File>,
+    guard: TempPath,
+}
+
+/// Makes the staging file at `path` with `bytes` in it. The guard is made
+/// with the file, on the blocking thread, so that an upload abandoned while
+/// this runs still has the file deleted when the result is dropped.
+fn create(path: PathBuf, bytes: &[u8]) -> io::Result<(std::fs::File, TempPath)> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&path)?;
+    let guard = TempPath(Some(path));
+    file.write_all(bytes)?;
+    Ok((file, guard))
 }
 
 impl Staging {
     pub async fn write(&mut self, chunk: &[u8]) -> io::Result<()> {
         self.hasher.update(chunk);
-        self.file.write_all(chunk).await?;
         self.size += chunk.len() as u64;
+        let stream = match &mut self.stream {
+            Some(stream) => stream,
+            None if self.head.len() + chunk.len() <= WRITE_BUFFER => {
+                self.head.extend_from_slice(chunk);
+                return Ok(());
+            }
+            None => {
+                let head = std::mem::take(&mut self.head);
+                let path = self.path.clone();
+                let (file, guard) = tokio::task::spawn_blocking(move || create(path, &head))
+                    .await
+                    .map_err(io::Error::other)??;
+                let sync = Arc::new(file.try_clone()?);
+                self.stream.insert(Stream {
+                    file: BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file)),
+                    sync,
+                    guard,
+                })
+            }
+        };
+        stream.file.write_all(chunk).await?;
         if self.size - self.written_back >= WRITEBACK_EVERY
             && self
                 .writing_back
                 .as_ref()
                 .is_none_or(|task| task.is_finished())
         {
-            // The two handles share one open file, so a write error is
-            // reported to whichever syncs first: it must not be dropped.
+            // The handles share one open file, so a write error is reported
+            // to whichever syncs first: it must not be dropped.
+            let file = Arc::clone(&stream.sync);
             self.settle_writeback().await?;
             self.written_back = self.size;
-            let file = Arc::clone(&self.writeback);
             self.writing_back = Some(tokio::task::spawn_blocking(move || file.sync_data()));
         }
         Ok(())
@@ -199,34 +232,144 @@ impl Staging {
         self.hasher.clone()
     }
 
-    /// Bytes written so far.
+    /// Bytes received so far.
     pub fn size(&self) -> u64 {
         self.size
     }
 
-    /// Flushes and fsyncs: after this the bytes survive a crash.
+    /// Writes what is left: a file that fit in the buffer, with one call.
+    /// The bytes are then the kernel's, not yet durable: [`sync_staged`]
+    /// makes them so.
     pub async fn finish(mut self) -> io::Result<StagedFile> {
-        self.file.flush().await?;
-        self.settle_writeback().await?;
-        self.file.get_mut().sync_all().await?;
+        let (file, guard) = match self.stream.take() {
+            Some(mut stream) => {
+                stream.file.flush().await?;
+                self.settle_writeback().await?;
+                (stream.sync, stream.guard)
+            }
+            None => {
+                let head = std::mem::take(&mut self.head);
+                let path = std::mem::take(&mut self.path);
+                let (file, guard) = tokio::task::spawn_blocking(move || create(path, &head))
+                    .await
+                    .map_err(io::Error::other)??;
+                (Arc::new(file), guard)
+            }
+        };
         let digest: [u8; 32] = self.hasher.finalize().into();
         Ok(StagedFile {
             hash: ContentHash::from_digest(&digest),
             size: self.size,
-            guard: self.guard,
+            unsynced: Some(file),
+            guard,
         })
     }
 }
 
-/// A complete, durable upload waiting to be placed.
+/// A received upload waiting to be placed.
 pub struct StagedFile {
     pub hash: ContentHash,
     pub size: u64,
+    /// Its open file until [`sync_staged`] has made it durable.
+    unsynced: Option<Arc<std::fs::File>>,
     guard: TempPath,
+}
+
+impl StagedFile {
+    /// Whether its bytes have been synced to disk.
+    pub fn is_durable(&self) -> bool {
+        self.unsynced.is_none()
+    }
+}
+
+/// Makes every one of `files` durable that is not yet. Their syncs run at
+/// once, so the filesystem commits them together rather than one journal
+/// commit each; each file's handle is closed once it is synced. Callers
+/// with many files sync them in groups, which bounds the open handles.
+pub async fn sync_staged<'a>(
+    files: impl IntoIterator<Item = &'a mut StagedFile>,
+) -> io::Result<()> {
+    let mut syncs = tokio::task::JoinSet::new();
+    for file in files {
+        if let Some(handle) = file.unsynced.take() {
+            syncs.spawn_blocking(move || handle.sync_data());
+        }
+    }
+    all_of(syncs).await
+}
+
+/// Waits for every task, and reports the first error among them.
+async fn all_of(mut tasks: tokio::task::JoinSet<io::Result<()>>) -> io::Result<()> {
+    let mut outcome = Ok(());
+    while let Some(done) = tasks.join_next().await {
+        let done = done.map_err(io::Error::other).and_then(|done| done);
+        if outcome.is_ok() {
+            outcome = done;
+        }
+    }
+    outcome
+}
+
+/// Staged files moved to their object paths; [`Placing::sync`] makes the
+/// moves durable, one sync per folder.
+pub struct Placing<'a> {
+    storage: &'a Storage,
+    folders: BTreeSet<PathBuf>,
+}
+
+impl Placing<'_> {
+    /// Moves a durable staged file to its object path. Returns `true` if it
+    /// was placed, `false` if the object already existed (the staged copy is
+    /// then deleted). The caller must hold the content's `blobs` row lock.
+    pub async fn place(&mut self, mut staged: StagedFile) -> io::Result<bool> {
+        if !staged.is_durable() {
+            sync_staged([&mut staged]).await?;
+        }
+        let target = self.storage.path_of(&staged.hash);
+        let folder = target
+            .parent()
+            .expect("object paths have a parent")
+            .to_owned();
+        let source = staged.guard.path().to_owned();
+        let moving = folder.clone();
+        let placed = tokio::task::spawn_blocking(move || {
+            if target.try_exists()? {
+                return Ok(false);
+            }
+            std::fs::create_dir_all(&moving)?;
+            std::fs::rename(&source, &target).map(|()| true)
+        })
+        .await
+        .map_err(io::Error::other)??;
+        if placed {
+            staged.guard.0 = None;
+        }
+        // An object that was already there may have been placed by a process
+        // that died before syncing its folder: sync it either way.
+        self.folders.insert(folder);
+        Ok(placed)
+    }
+
+    /// Syncs every folder an object was moved into, all at once.
+    pub async fn sync(self) -> io::Result<()> {
+        let mut syncs = tokio::task::JoinSet::new();
+        for folder in self.folders {
+            syncs.spawn_blocking(move || std::fs::File::open(folder)?.sync_all());
+        }
+        all_of(syncs).await
+    }
 }
 
 /// Deletes the file at its path when dropped, unless the path was taken.
 struct TempPath(Option<PathBuf>);
+
+impl TempPath {
+    fn path(&self) -> &Path {
+        self.0
+            .as_deref()
+            .expect("a staged file has its path until it is placed")
+    }
+}
 
 impl Drop for TempPath {
     fn drop(&mut self) {
@@ -234,13 +377,6 @@ impl Drop for TempPath {
             let _ = std::fs::remove_file(path);
         }
     }
-}
-
-/// fsync of a directory makes a rename in it durable.
-async fn sync_directory(directory: PathBuf) -> io::Result<()> {
-    tokio::task::spawn_blocking(move || std::fs::File::open(directory)?.sync_all())
-        .await
-        .map_err(io::Error::other)?
 }
 
 /// Whether an I/O error means the disk (or the user's disk quota) is full.
@@ -256,9 +392,16 @@ mod tests {
     use super::*;
 
     async fn staged(storage: &Storage, bytes: &[u8]) -> StagedFile {
-        let mut staging = storage.stage().await.unwrap();
+        let mut staging = storage.stage();
         staging.write(bytes).await.unwrap();
         staging.finish().await.unwrap()
+    }
+
+    async fn place(storage: &Storage, file: StagedFile) -> bool {
+        let mut placing = storage.placing();
+        let placed = placing.place(file).await.unwrap();
+        placing.sync().await.unwrap();
+        placed
     }
 
     fn staging_is_empty(root: &Path) -> bool {
@@ -278,13 +421,13 @@ mod tests {
             hash.as_str(),
             "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824"
         );
-        assert!(storage.place(file).await.unwrap());
+        assert!(place(&storage, file).await);
         assert_eq!(std::fs::read(storage.path_of(&hash)).unwrap(), b"hello");
         assert!(staging_is_empty(dir.path()));
 
         let again = staged(&storage, b"hello").await;
         assert!(
-            !storage.place(again).await.unwrap(),
+            !place(&storage, again).await,
             "identical content is stored once"
         );
         assert!(
@@ -299,7 +442,7 @@ mod tests {
         let storage = Storage::open(dir.path()).await.unwrap();
         let block: Vec<u8> = (0..WRITE_BUFFER).map(|i| (i % 251) as u8).collect();
         let blocks = (2 * WRITEBACK_EVERY) as usize / WRITE_BUFFER + 1;
-        let mut staging = storage.stage().await.unwrap();
+        let mut staging = storage.stage();
         let mut expected = Sha256::new();
         let mut began = Vec::new();
         for _ in 0..blocks {
@@ -319,7 +462,7 @@ mod tests {
     async fn staged_files_of_dead_processes_are_swept_but_live_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).await.unwrap();
-        let mut live = storage.stage().await.unwrap();
+        let mut live = storage.stage();
         live.write(b"in progress").await.unwrap();
         let dead = dir.path().join("staging/dead.part");
         std::fs::write(&dead, b"left by a crash").unwrap();
@@ -347,10 +490,43 @@ mod tests {
     async fn abandoned_uploads_leave_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::open(dir.path()).await.unwrap();
-        let mut staging = storage.stage().await.unwrap();
+        let mut staging = storage.stage();
         staging.write(b"half").await.unwrap();
         drop(staging);
         drop(staged(&storage, b"whole").await);
+        assert!(staging_is_empty(dir.path()));
+
+        // Abandoned after outgrowing the buffer, with a staging file on disk.
+        let mut staging = storage.stage();
+        staging.write(&vec![7; WRITE_BUFFER + 10]).await.unwrap();
+        assert!(!staging_is_empty(dir.path()), "the file was made");
+        drop(staging);
+        assert!(staging_is_empty(dir.path()));
+    }
+
+    #[tokio::test]
+    async fn staged_files_are_synced_together_and_placed_in_shared_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::open(dir.path()).await.unwrap();
+        let mut files = Vec::new();
+        for n in 0..40u32 {
+            files.push(staged(&storage, &n.to_be_bytes()).await);
+        }
+        assert!(files.iter().all(|f| !f.is_durable()));
+        sync_staged(files.iter_mut()).await.unwrap();
+        assert!(files.iter().all(StagedFile::is_durable));
+        let hashes: Vec<ContentHash> = files.iter().map(|f| f.hash.clone()).collect();
+        let mut placing = storage.placing();
+        for file in files {
+            assert!(placing.place(file).await.unwrap());
+        }
+        let folders = placing.folders.len();
+        assert!(folders <= 40 && folders > 1, "{folders}");
+        placing.sync().await.unwrap();
+        for (n, hash) in hashes.iter().enumerate() {
+            let bytes = std::fs::read(storage.path_of(hash)).unwrap();
+            assert_eq!(bytes, (n as u32).to_be_bytes());
+        }
         assert!(staging_is_empty(dir.path()));
     }
 }

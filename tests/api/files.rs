@@ -259,21 +259,61 @@ async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
         return;
     };
     let app = db.spawn().await;
-    let (cookie, csrf) = session_by_hand(&app, "bea").await;
-
-    // Speak HTTP by hand so that the body can stop halfway.
-    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
+    let mut stream = upload_by_hand(&app, "bea").await;
     let part =
         "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"half.txt\"\r\n\r\n";
+    stream.write_all(part.as_bytes()).await.unwrap();
+    // More than the staging buffer holds, so that a staging file exists.
+    stream.write_all(&vec![b'h'; 1_500_000]).await.unwrap();
+    stream.flush().await.unwrap();
+    vanish(&app, stream).await;
+    assert!(app.stored_files("objects").is_empty());
+    assert_eq!(db.count("files").await, 0);
+}
+
+#[tokio::test]
+async fn a_client_that_disconnects_mid_batch_of_small_files_leaves_nothing() {
+    use tokio::io::AsyncWriteExt;
+    let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let app = db.spawn().await;
+    let mut stream = upload_by_hand(&app, "cid").await;
+    // 150 whole files, enough for groups of them to have been synced, then half of one more.
+    for n in 0..150 {
+        let part = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"f{n}.txt\"\r\n\r\nfile number {n}\r\n"
+        );
+        stream.write_all(part.as_bytes()).await.unwrap();
+    }
+    let last =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"last.txt\"\r\n\r\nhal";
+    stream.write_all(last.as_bytes()).await.unwrap();
+    stream.flush().await.unwrap();
+    vanish(&app, stream).await;
+    assert!(app.stored_files("objects").is_empty());
+    assert_eq!(db.count("files").await, 0);
+    assert_eq!(db.count("blobs").await, 0);
+}
+
+/// A signed-in upload spoken by hand up to the start of its body, so that
+/// the body can stop anywhere.
+async fn upload_by_hand(app: &crate::helpers::TestApp, name: &str) -> tokio::net::TcpStream {
+    use tokio::io::AsyncWriteExt;
+    let (cookie, csrf) = session_by_hand(app, name).await;
+    let mut stream = tokio::net::TcpStream::connect(app.address).await.unwrap();
     let request = format!(
         "POST /upload HTTP/1.1\r\nHost: {}\r\nAccept: application/json\r\nX-CSRF-Token: {csrf}\r\nCookie: {cookie}\r\n\
-         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 10000000\r\n\r\n{part}",
+         Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 10000000\r\n\r\n",
         app.address
     );
     stream.write_all(request.as_bytes()).await.unwrap();
-    stream.write_all(&vec![b'h'; 300_000]).await.unwrap();
-    stream.flush().await.unwrap();
-    // Let the server stage what it got, then vanish.
+    stream
+}
+
+/// Lets the server stage what it got, checks that it did, then drops the
+/// connection and checks that staging empties.
+async fn vanish(app: &crate::helpers::TestApp, stream: tokio::net::TcpStream) {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert!(
         !app.stored_files("staging").is_empty(),
@@ -286,8 +326,6 @@ async fn a_client_that_disconnects_mid_upload_leaves_nothing() {
         "{:?}",
         app.stored_files("staging")
     );
-    assert!(app.stored_files("objects").is_empty());
-    assert_eq!(db.count("files").await, 0);
 }
 
 /// Registers and signs in without a cookie jar; returns the `Cookie` header

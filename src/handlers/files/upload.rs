@@ -2,7 +2,9 @@
 //! atomically.
 //!
 //! Each part streams to staging while it is hashed, so memory does not grow
-//! with file size. A part whose extension is refused is refused from its
+//! with file size; staged files are synced in groups of [`SYNC_GROUP`] as
+//! they arrive, which lets the disk commit many small files at once and
+//! bounds the files held open. A part whose extension is refused is refused from its
 //! headers, before its body is read; one whose content contradicts its
 //! extension, from its first bytes. Only when every part has been received
 //! does [`vault::store`] commit them all, in one transaction; any failure
@@ -24,10 +26,14 @@ use crate::error::AppError;
 use crate::proofs::openpgp::StreamingSignature;
 use crate::stamping::{self, Received};
 use crate::state::AppState;
+use crate::storage;
 use crate::vault;
 use crate::web::csrf::DeferredCsrf;
 use crate::web::pages::{FlashKind, UploadPage};
 use crate::web::{CurrentUser, Format, Visitor};
+
+/// Staged files synced together, and so the most held open at a time.
+const SYNC_GROUP: usize = 64;
 
 pub async fn form(
     State(state): State<AppState>,
@@ -78,12 +84,15 @@ pub async fn submit(
     deferred: Option<Extension<DeferredCsrf>>,
     request: Request,
 ) -> Result<Response, AppError> {
+    let started = std::time::Instant::now();
     let outcome = receive(&state, &user, deferred.map(|Extension(d)| d), request).await;
     let received = match outcome {
         Ok(received) => received,
         Err(error) => return refuse(&state, &visitor, format, error),
     };
+    let received_in = started.elapsed();
     let (uploads, stamped_at) = stamping::stamp_all(&state.signers, received).await?;
+    let stamped_in = started.elapsed() - received_in;
     let uploaded_at = chrono::DateTime::<chrono::Utc>::from(stamped_at).naive_utc();
     let quota = state.config.user_quota_bytes;
     let stored = vault::store(
@@ -99,7 +108,14 @@ pub async fn submit(
         Ok(files) => files,
         Err(error) => return refuse(&state, &visitor, format, error.into()),
     };
-    tracing::info!(user_id = user.id, count = files.len(), "files stored");
+    tracing::info!(
+        user_id = user.id,
+        count = files.len(),
+        ?received_in,
+        ?stamped_in,
+        stored_in = ?(started.elapsed() - received_in - stamped_in),
+        "files stored"
+    );
     Ok(match format {
         Format::Json => (
             StatusCode::CREATED,
@@ -199,6 +215,11 @@ async fn receive(
                     receive_file(state, field, name, quota.map(|q| q.saturating_sub(used))).await?;
                 used += upload.staged.size;
                 uploads.push(upload);
+                if uploads.len() % SYNC_GROUP == 0 {
+                    let start = uploads.len() - SYNC_GROUP;
+                    let group = &mut uploads[start..];
+                    storage::sync_staged(group.iter_mut().map(|u| &mut u.staged)).await?;
+                }
             }
             _ => {}
         }
@@ -234,7 +255,7 @@ async fn receive_file(
             "“{name}” was refused: {what} are not accepted here."
         )));
     }
-    let mut staging = state.storage.stage().await?;
+    let mut staging = state.storage.stage();
     let mut head: Vec<u8> = Vec::new();
     let mut content_type = None;
     while let Some(chunk) = field.chunk().await? {
