@@ -125,12 +125,34 @@ pub async fn pending(conn: &impl ConnectionTrait, limit: u32) -> Result<Vec<(i64
         .collect()
 }
 
-/// Gives each entry its index in the tree. The caller holds the head's lock
-/// and read these entries as waiting under it, so no one else places them.
-/// (The primary key finds them; a `leaf_index IS NULL` test here would lead
-/// PostgreSQL to scan every waiting entry instead.)
-pub async fn place(conn: &impl ConnectionTrait, placed: &[(i64, u64)]) -> Result<(), DbErr> {
+/// An entry given its place in the tree.
+pub struct Placed {
+    pub id: i64,
+    pub leaf_hash: Hash,
+    pub index: u64,
+}
+
+/// Gives each entry its index in the tree, and records where each leaf hash
+/// is for lookups. The caller holds the head's lock and read these entries
+/// as waiting under it, so no one else places them. (The primary key finds
+/// them; a `leaf_index IS NULL` test here would lead PostgreSQL to scan
+/// every waiting entry instead.)
+pub async fn place(conn: &impl ConnectionTrait, placed: &[Placed]) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
+    let mut by_hash: Vec<(&Hash, u64)> = placed.iter().map(|p| (&p.leaf_hash, p.index)).collect();
+    // In key order, the lookup's new keys land together page by page.
+    by_hash.sort_unstable();
+    for chunk in by_hash.chunks(CHUNK) {
+        let sql = format!(
+            "INSERT INTO log_leaves (leaf_hash, leaf_index) VALUES {}",
+            vec!["(?, ?)"; chunk.len()].join(", ")
+        );
+        let values = chunk
+            .iter()
+            .flat_map(|(hash, index)| [hash.to_vec().into(), (*index as i64).into()]);
+        conn.execute_raw(raw(backend, &sql, values)).await?;
+    }
+    let placed: Vec<(i64, u64)> = placed.iter().map(|p| (p.id, p.index)).collect();
     for chunk in placed.chunks(CHUNK) {
         let cases = " WHEN ? THEN ?".repeat(chunk.len());
         let ids = vec!["?"; chunk.len()].join(", ");
@@ -266,8 +288,7 @@ pub async fn entry(
 /// The position of the entry with this leaf hash, once it has one.
 pub async fn index_of(conn: &impl ConnectionTrait, leaf_hash: &Hash) -> Result<Option<u64>, DbErr> {
     let backend = conn.get_database_backend();
-    let sql = "SELECT leaf_index FROM log_entries WHERE leaf_hash = ? AND leaf_index IS NOT NULL \
-               ORDER BY leaf_index LIMIT 1";
+    let sql = "SELECT leaf_index FROM log_leaves WHERE leaf_hash = ? ORDER BY leaf_index LIMIT 1";
     let Some(row) = conn
         .query_one_raw(raw(backend, sql, [leaf_hash.to_vec().into()]))
         .await?

@@ -51,7 +51,11 @@ pub(super) async fn sequence_once(
     let mut placed = Vec::with_capacity(pending.len());
     let mut completed = Vec::with_capacity(pending.len() * 2);
     for (id, leaf) in &pending {
-        placed.push((*id, frontier.size()));
+        placed.push(db::log::Placed {
+            id: *id,
+            leaf_hash: *leaf,
+            index: frontier.size(),
+        });
         frontier.push(*leaf, &mut completed);
     }
     db::log::place(&txn, &placed).await?;

@@ -11,6 +11,7 @@ mod m20261130_000004_files;
 mod m20261130_000005_api_tokens;
 mod m20261130_000006_file_proofs;
 mod m20261130_000007_transparency_log;
+mod m20261203_000008_log_leaves;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000005_api_tokens::Migration),
             Box::new(m20261130_000006_file_proofs::Migration),
             Box::new(m20261130_000007_transparency_log::Migration),
+            Box::new(m20261203_000008_log_leaves::Migration),
         ]
     }
 }
