@@ -15,6 +15,8 @@
 //!   object no row accounts for; [`collect_orphans`] removes it, again under
 //!   the row lock, so it can never race an upload that is committing it.
 
+use std::collections::BTreeMap;
+
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 
 use crate::db;
@@ -71,10 +73,11 @@ pub async fn store(
     storage::sync_staged(staged.iter_mut()).await?;
     let contents: Vec<(ContentHash, u64)> =
         staged.iter().map(|s| (s.hash.clone(), s.size)).collect();
-    let mut staged: Vec<Option<StagedFile>> = staged.into_iter().map(Some).collect();
-    // Locks are taken in hash order, so two uploads never wait on each other in a cycle.
-    let mut order: Vec<usize> = (0..contents.len()).collect();
-    order.sort_by(|a, b| contents[*a].0.cmp(&contents[*b].0));
+    // Each distinct content once, in hash order, with how many files use it.
+    let mut uses: BTreeMap<&ContentHash, (u64, u32)> = BTreeMap::new();
+    for (hash, size) in &contents {
+        uses.entry(hash).or_insert((*size, 0)).1 += 1;
+    }
 
     let txn = db.begin().await?;
     let mut placed: Vec<ContentHash> = Vec::new();
@@ -87,20 +90,23 @@ pub async fn store(
                 return Err(VaultError::QuotaExceeded);
             }
         }
+        let claims: Vec<(&ContentHash, u64)> = uses
+            .iter()
+            .map(|(hash, (size, _))| (*hash, *size))
+            .collect();
+        db::blobs::claim_all(&txn, &claims).await?;
+        // Every content's row is locked now: move them all, then sync their
+        // folders together. Only then may rows point at the objects.
         let mut placing = storage.placing();
-        for index in order {
-            let (hash, size) = &contents[index];
-            db::blobs::claim(&txn, hash, *size as i64).await?;
-            let file = staged[index]
-                .take()
-                .expect("each staged file is placed once");
-            if placing.place(file).await? {
-                placed.push(hash.clone());
-            }
-            db::blobs::add_reference(&txn, hash).await?;
-        }
-        // The folders' syncs, together: only then may rows point at the objects.
+        let moved = placing.place_all(staged).await;
+        placed = moved.placed;
+        moved.outcome?;
         placing.sync().await?;
+        let counts: Vec<(&ContentHash, u32)> = uses
+            .iter()
+            .map(|(hash, (_, count))| (*hash, *count))
+            .collect();
+        db::blobs::add_references(&txn, &counts).await?;
         let mut rows = Vec::with_capacity(records.len());
         for (record, (hash, size)) in records.into_iter().zip(&contents) {
             let leaf = crate::proofs::tlog::leaf_hash(&record.log_entry);

@@ -8,6 +8,9 @@
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
 use super::raw;
+
+/// Contents per multi-row statement: well under every database's parameter limit.
+const CHUNK: usize = 500;
 use crate::domain::ContentHash;
 
 /// Makes sure the content has a row and locks it for the transaction.
@@ -33,12 +36,61 @@ pub async fn claim(
     Ok(())
 }
 
-/// One more file uses the content.
-pub async fn add_reference(conn: &impl ConnectionTrait, hash: &ContentHash) -> Result<(), DbErr> {
+/// [`claim`] for many contents at once, in as few statements as the
+/// parameter limits allow. `contents` must be in hash order without
+/// repeats: rows are locked in that order, so two uploads never wait on each
+/// other in a cycle.
+pub async fn claim_all(
+    conn: &impl ConnectionTrait,
+    contents: &[(&ContentHash, u64)],
+) -> Result<(), DbErr> {
+    debug_assert!(contents.windows(2).all(|pair| pair[0].0 < pair[1].0));
     let backend = conn.get_database_backend();
-    let sql = "UPDATE blobs SET refcount = refcount + 1 WHERE sha256 = ?";
-    conn.execute_raw(raw(backend, sql, [hash.as_str().into()]))
-        .await?;
+    for chunk in contents.chunks(CHUNK) {
+        let rows = vec!["(?, ?, 0)"; chunk.len()].join(", ");
+        let insert = match backend {
+            DbBackend::MySql => {
+                format!("INSERT IGNORE INTO blobs (sha256, size, refcount) VALUES {rows}")
+            }
+            _ => format!(
+                "INSERT INTO blobs (sha256, size, refcount) VALUES {rows} ON CONFLICT (sha256) DO NOTHING"
+            ),
+        };
+        let values = chunk
+            .iter()
+            .flat_map(|(hash, size)| [hash.as_str().into(), (*size as i64).into()]);
+        conn.execute_raw(raw(backend, &insert, values)).await?;
+        if backend != DbBackend::Sqlite {
+            let wanted = vec!["?"; chunk.len()].join(", ");
+            let lock = format!(
+                "SELECT sha256 FROM blobs WHERE sha256 IN ({wanted}) ORDER BY sha256 FOR UPDATE"
+            );
+            let values = chunk.iter().map(|(hash, _)| hash.as_str().into());
+            conn.query_all_raw(raw(backend, &lock, values)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// `uses` more files use each content.
+pub async fn add_references(
+    conn: &impl ConnectionTrait,
+    uses: &[(&ContentHash, u32)],
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    for chunk in uses.chunks(CHUNK) {
+        let cases = " WHEN ? THEN ?".repeat(chunk.len());
+        let wanted = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "UPDATE blobs SET refcount = refcount + CASE sha256{cases} END WHERE sha256 IN ({wanted})"
+        );
+        let values: Vec<sea_orm::Value> = chunk
+            .iter()
+            .flat_map(|(hash, count)| [hash.as_str().into(), i64::from(*count).into()])
+            .chain(chunk.iter().map(|(hash, _)| hash.as_str().into()))
+            .collect();
+        conn.execute_raw(raw(backend, &sql, values)).await?;
+    }
     Ok(())
 }
 

@@ -41,41 +41,59 @@ pub enum StampError {
 }
 
 /// Stamps every file at one instant (whole seconds, as `genTime` has them)
-/// and returns them ready for the vault, with that instant.
+/// and returns them ready for the vault, in their order, with that instant.
 pub async fn stamp_all(
     signers: &Signers,
     received: Vec<Received>,
 ) -> Result<(Vec<Upload>, SystemTime), StampError> {
-    let signers = signers.clone();
-    // Two signatures per file: cheap, but a thousand files are worth a thread.
-    tokio::task::spawn_blocking(move || {
-        let now = whole_seconds(SystemTime::now());
-        let uploads = received
-            .into_iter()
-            .map(|file| {
-                let request = StampRequest {
-                    algorithm: HashAlgorithm::Sha256,
-                    digest: hex::decode(file.staged.hash.as_str()).expect("a content hash is hex"),
-                    nonce: None,
-                    include_certificate: true,
-                };
-                let stamp = signers.tsa.stamp(&request, now, rand::random())?;
-                let signature = file.signature.finish(&signers.openpgp, now)?;
-                Ok(Upload {
-                    record: FileRecord {
-                        name: file.name,
-                        content_type: file.content_type,
-                        timestamp_reply: stamp.response,
-                        openpgp_signature: signature,
-                        log_entry: stamp_entry(stamp.gen_time, &stamp.token),
-                    },
-                    staged: file.staged,
-                })
-            })
-            .collect::<Result<Vec<_>, StampError>>()?;
-        Ok((uploads, now))
+    let now = whole_seconds(SystemTime::now());
+    // Two signatures per file: cheap, but a thousand files are worth a thread
+    // per core.
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    let threads = received.len().div_ceil(FILES_PER_THREAD).clamp(1, cores);
+    let per_thread = received.len().div_ceil(threads);
+    let mut rest = received;
+    let mut tasks = Vec::with_capacity(threads);
+    while !rest.is_empty() {
+        let later = rest.split_off(per_thread.min(rest.len()));
+        let files = std::mem::replace(&mut rest, later);
+        let signers = signers.clone();
+        tasks.push(tokio::task::spawn_blocking(move || {
+            files
+                .into_iter()
+                .map(|file| stamp_one(&signers, file, now))
+                .collect::<Result<Vec<_>, StampError>>()
+        }));
+    }
+    let mut uploads = Vec::new();
+    for task in tasks {
+        uploads.extend(task.await??);
+    }
+    Ok((uploads, now))
+}
+
+/// Files stamped on one thread before another is worth starting.
+const FILES_PER_THREAD: usize = 32;
+
+fn stamp_one(signers: &Signers, file: Received, now: SystemTime) -> Result<Upload, StampError> {
+    let request = StampRequest {
+        algorithm: HashAlgorithm::Sha256,
+        digest: hex::decode(file.staged.hash.as_str()).expect("a content hash is hex"),
+        nonce: None,
+        include_certificate: true,
+    };
+    let stamp = signers.tsa.stamp(&request, now, rand::random())?;
+    let signature = file.signature.finish(&signers.openpgp, now)?;
+    Ok(Upload {
+        record: FileRecord {
+            name: file.name,
+            content_type: file.content_type,
+            timestamp_reply: stamp.response,
+            openpgp_signature: signature,
+            log_entry: stamp_entry(stamp.gen_time, &stamp.token),
+        },
+        staged: file.staged,
     })
-    .await?
 }
 
 fn whole_seconds(time: SystemTime) -> SystemTime {

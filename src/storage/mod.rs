@@ -298,6 +298,49 @@ pub async fn sync_staged<'a>(
     all_of(syncs).await
 }
 
+/// Staged files synced in the background, a group at a time, while the
+/// request goes on receiving: at most [`Syncing::IN_FLIGHT`] groups, and so
+/// that many groups' files, are open at once. Files handed to it count as
+/// durable once [`Syncing::finish`] has returned `Ok`; a caller that gives up
+/// drops them with it.
+#[derive(Default)]
+pub struct Syncing {
+    groups: std::collections::VecDeque<tokio::task::JoinSet<io::Result<()>>>,
+}
+
+impl Syncing {
+    const IN_FLIGHT: usize = 2;
+
+    /// Starts syncing `files`, after waiting for the oldest group if too
+    /// many are under way.
+    pub async fn start<'a>(
+        &mut self,
+        files: impl IntoIterator<Item = &'a mut StagedFile>,
+    ) -> io::Result<()> {
+        if self.groups.len() >= Self::IN_FLIGHT
+            && let Some(oldest) = self.groups.pop_front()
+        {
+            all_of(oldest).await?;
+        }
+        let mut syncs = tokio::task::JoinSet::new();
+        for file in files {
+            if let Some(handle) = file.unsynced.take() {
+                syncs.spawn_blocking(move || handle.sync_data());
+            }
+        }
+        self.groups.push_back(syncs);
+        Ok(())
+    }
+
+    /// Waits for every group; the first error, if any.
+    pub async fn finish(self) -> io::Result<()> {
+        for group in self.groups {
+            all_of(group).await?;
+        }
+        Ok(())
+    }
+}
+
 /// Waits for every task, and reports the first error among them.
 async fn all_of(mut tasks: tokio::task::JoinSet<io::Result<()>>) -> io::Result<()> {
     let mut outcome = Ok(());
@@ -318,36 +361,46 @@ pub struct Placing<'a> {
 }
 
 impl Placing<'_> {
-    /// Moves a durable staged file to its object path. Returns `true` if it
-    /// was placed, `false` if the object already existed (the staged copy is
-    /// then deleted). The caller must hold the content's `blobs` row lock.
-    pub async fn place(&mut self, mut staged: StagedFile) -> io::Result<bool> {
-        if !staged.is_durable() {
-            sync_staged([&mut staged]).await?;
+    /// Moves durable staged files to their object paths, with one hop to
+    /// the blocking pool for all of them. A content whose object already
+    /// exists is not moved (its staged copy is deleted). The caller must hold
+    /// every content's `blobs` row lock. Stops at the first error; what was
+    /// moved until then is in [`Moved::placed`] either way.
+    pub async fn place_all(&mut self, files: Vec<StagedFile>) -> Moved {
+        let targets: Vec<PathBuf> = files
+            .iter()
+            .map(|f| self.storage.path_of(&f.hash))
+            .collect();
+        for target in &targets {
+            // An object that was already there may have been placed by a
+            // process that died before syncing its folder: sync it either way.
+            let folder = target.parent().expect("object paths have a parent");
+            self.folders.insert(folder.to_owned());
         }
-        let target = self.storage.path_of(&staged.hash);
-        let folder = target
-            .parent()
-            .expect("object paths have a parent")
-            .to_owned();
-        let source = staged.guard.path().to_owned();
-        let moving = folder.clone();
-        let placed = tokio::task::spawn_blocking(move || {
-            if target.try_exists()? {
-                return Ok(false);
+        let moving = tokio::task::spawn_blocking(move || {
+            let mut placed = Vec::new();
+            for (mut file, target) in files.into_iter().zip(targets) {
+                let moved = move_into_place(&mut file, &target);
+                match moved {
+                    Ok(true) => placed.push(file.hash.clone()),
+                    Ok(false) => {}
+                    Err(error) => {
+                        return Moved {
+                            placed,
+                            outcome: Err(error),
+                        };
+                    }
+                }
             }
-            std::fs::create_dir_all(&moving)?;
-            std::fs::rename(&source, &target).map(|()| true)
+            Moved {
+                placed,
+                outcome: Ok(()),
+            }
+        });
+        moving.await.unwrap_or_else(|error| Moved {
+            placed: Vec::new(),
+            outcome: Err(io::Error::other(error)),
         })
-        .await
-        .map_err(io::Error::other)??;
-        if placed {
-            staged.guard.0 = None;
-        }
-        // An object that was already there may have been placed by a process
-        // that died before syncing its folder: sync it either way.
-        self.folders.insert(folder);
-        Ok(placed)
     }
 
     /// Syncs every folder an object was moved into, all at once.
@@ -358,6 +411,32 @@ impl Placing<'_> {
         }
         all_of(syncs).await
     }
+}
+
+/// What [`Placing::place_all`] did: the contents it moved into place, and
+/// whether it got through all of them.
+pub struct Moved {
+    pub placed: Vec<ContentHash>,
+    pub outcome: io::Result<()>,
+}
+
+/// Renames one staged file to `target`, unless an object is there already;
+/// `true` if it moved. Blocking.
+fn move_into_place(file: &mut StagedFile, target: &Path) -> io::Result<bool> {
+    if !file.is_durable() {
+        let handle = file
+            .unsynced
+            .take()
+            .expect("an unsynced file has its handle");
+        handle.sync_data()?;
+    }
+    if target.try_exists()? {
+        return Ok(false);
+    }
+    std::fs::create_dir_all(target.parent().expect("object paths have a parent"))?;
+    std::fs::rename(file.guard.path(), target)?;
+    file.guard.0 = None;
+    Ok(true)
 }
 
 /// Deletes the file at its path when dropped, unless the path was taken.
@@ -399,9 +478,10 @@ mod tests {
 
     async fn place(storage: &Storage, file: StagedFile) -> bool {
         let mut placing = storage.placing();
-        let placed = placing.place(file).await.unwrap();
+        let moved = placing.place_all(vec![file]).await;
+        moved.outcome.unwrap();
         placing.sync().await.unwrap();
-        placed
+        moved.placed.len() == 1
     }
 
     fn staging_is_empty(root: &Path) -> bool {
@@ -517,9 +597,9 @@ mod tests {
         assert!(files.iter().all(StagedFile::is_durable));
         let hashes: Vec<ContentHash> = files.iter().map(|f| f.hash.clone()).collect();
         let mut placing = storage.placing();
-        for file in files {
-            assert!(placing.place(file).await.unwrap());
-        }
+        let moved = placing.place_all(files).await;
+        moved.outcome.unwrap();
+        assert_eq!(moved.placed, hashes);
         let folders = placing.folders.len();
         assert!(folders <= 40 && folders > 1, "{folders}");
         placing.sync().await.unwrap();

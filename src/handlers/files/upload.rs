@@ -2,9 +2,9 @@
 //! atomically.
 //!
 //! Each part streams to staging while it is hashed, so memory does not grow
-//! with file size; staged files are synced in groups of [`SYNC_GROUP`] as
-//! they arrive, which lets the disk commit many small files at once and
-//! bounds the files held open. A part whose extension is refused is refused from its
+//! with file size; staged files are synced in groups of [`SYNC_GROUP`] in
+//! the background as they arrive, which lets the disk commit many small
+//! files at once while the next ones come in, and bounds the files held open. A part whose extension is refused is refused from its
 //! headers, before its body is read; one whose content contradicts its
 //! extension, from its first bytes. Only when every part has been received
 //! does [`vault::store`] commit them all, in one transaction; any failure
@@ -186,6 +186,7 @@ async fn receive(
         None => 0,
     };
     let mut uploads = Vec::new();
+    let mut syncing = storage::Syncing::default();
     while let Some(field) = multipart.next_field().await? {
         match field.name() {
             Some("csrf_token") if !token_checked => {
@@ -217,8 +218,8 @@ async fn receive(
                 uploads.push(upload);
                 if uploads.len() % SYNC_GROUP == 0 {
                     let start = uploads.len() - SYNC_GROUP;
-                    let group = &mut uploads[start..];
-                    storage::sync_staged(group.iter_mut().map(|u| &mut u.staged)).await?;
+                    let group = uploads[start..].iter_mut().map(|u| &mut u.staged);
+                    syncing.start(group).await?;
                 }
             }
             _ => {}
@@ -232,6 +233,7 @@ async fn receive(
     if uploads.is_empty() {
         return Err(FieldError::new("files", "Choose at least one file to upload.").into());
     }
+    syncing.finish().await?;
     Ok(uploads)
 }
 
