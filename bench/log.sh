@@ -68,7 +68,7 @@ sequence_rate=$(python3 -c "print(round(1000000 / $sequenced_in))")
 # 3. Inclusion proofs at random indexes of the whole tree, once the bulk load
 # has been vacuumed and analysed (as autovacuum would soon do by itself).
 leaves=$(size)
-psql -q -U postgres -h 127.0.0.1 -d securestamp_bench -c "VACUUM ANALYZE log_entries, log_nodes, log_state"
+psql -q -U postgres -h 127.0.0.1 -d securestamp_bench -c "VACUUM ANALYZE log_entries, log_leaves, log_nodes, log_state"
 cat > "$work/proof.lua" <<LUA
 math.randomseed(42)
 request = function()
