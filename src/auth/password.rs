@@ -76,7 +76,7 @@ impl HashingLimits {
             .max(1);
         HashingLimits {
             workers,
-            queue: queue.unwrap_or(Self::QUEUE_PER_WORKER * workers),
+            queue: queue.unwrap_or(Self::QUEUE_PER_WORKER * workers).max(1),
         }
     }
 }
@@ -91,9 +91,16 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// Starts the workers and prepares the dummy hash on one of them. The
-    /// workers end when the last clone of the hasher is dropped.
+    /// Starts the workers and prepares the dummy hash (on the blocking pool,
+    /// not in the queue). The workers end when the last clone of the hasher
+    /// is dropped.
     pub async fn start(limits: HashingLimits) -> Result<PasswordHasher, HashError> {
+        let dummy = tokio::task::spawn_blocking(|| {
+            let random: [u8; 16] = rand::random();
+            hash_argon2(&mut Memory::default(), hex::encode(random).as_bytes())
+        })
+        .await
+        .map_err(|_| HashError::Stopped)?;
         let (jobs, queue) = flume::bounded::<Job>(limits.queue);
         for number in 0..limits.workers {
             let queue = queue.clone();
@@ -102,14 +109,10 @@ impl PasswordHasher {
                 .spawn(move || work(&queue))
                 .map_err(|_| HashError::Stopped)?;
         }
-        let mut hasher = PasswordHasher {
+        Ok(PasswordHasher {
             jobs,
-            dummy: Arc::from(""),
-        };
-        let random: [u8; 16] = rand::random();
-        let password = Password::parse_new(hex::encode(random)).expect("32 hex digits are valid");
-        hasher.dummy = hasher.hash(&password).await?.into();
-        Ok(hasher)
+            dummy: dummy.into(),
+        })
     }
 
     /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) to store.

@@ -188,7 +188,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     fn hashing(&self) -> Result<crate::auth::HashingLimits, ConfigError> {
         Ok(crate::auth::HashingLimits::new(
             self.parse("PASSWORD_WORKERS", values::parse_positive)?,
-            self.parse("PASSWORD_QUEUE", values::parse_count)?,
+            self.parse("PASSWORD_QUEUE", values::parse_positive)?,
         ))
     }
 

@@ -50,21 +50,13 @@ pub(super) fn parse_rate(raw: &str) -> Result<u32, String> {
         .ok_or_else(|| "expected requests per second, a whole number above 0".to_owned())
 }
 
-/// A whole number above 0.
+/// A whole number above 0, at most 2^20.
 pub(super) fn parse_positive(raw: &str) -> Result<usize, String> {
-    parse_count(raw)
-        .ok()
-        .filter(|n| *n > 0)
-        .ok_or_else(|| "expected a whole number above 0, at most 1048576".to_owned())
-}
-
-/// A whole number, 0 or more.
-pub(super) fn parse_count(raw: &str) -> Result<usize, String> {
     raw.trim()
         .parse::<usize>()
         .ok()
-        .filter(|n| *n <= 1 << 20)
-        .ok_or_else(|| "expected a whole number, at most 1048576".to_owned())
+        .filter(|n| (1..=1 << 20).contains(n))
+        .ok_or_else(|| "expected a whole number from 1 to 1048576".to_owned())
 }
 
 /// A byte count: plain digits, or digits with a unit (`KB`, `KiB`, `MB`, `MiB`, `GB`, `GiB`, `TB`, `TiB`).

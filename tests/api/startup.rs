@@ -60,6 +60,8 @@ fn other_bad_values_name_their_variable() {
         ("ALLOWED_EXTENSIONS", "../exe"),
         ("SECURESTAMP_ENV", "staging"),
         ("SESSION_IDLE_TIMEOUT", "forever"),
+        ("PASSWORD_WORKERS", "0"),
+        ("PASSWORD_QUEUE", "many"),
     ] {
         let output = securestamp(
             dir.path(),

@@ -4,7 +4,8 @@
 //! Each part streams to staging while it is hashed, so memory does not grow
 //! with file size; staged files are synced in groups of [`SYNC_GROUP`] in
 //! the background as they arrive, which lets the disk commit many small
-//! files at once while the next ones come in, and bounds the files held open. A part whose extension is refused is refused from its
+//! files at once while the next ones come in, and bounds the files held
+//! open. A part whose extension is refused is refused from its
 //! headers, before its body is read; one whose content contradicts its
 //! extension, from its first bytes. Only when every part has been received
 //! does [`vault::store`] commit them all, in one transaction; any failure
