@@ -50,6 +50,16 @@ pub struct Shared {
     pub public_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }
 
+impl Shared {
+    /// One request from `client` against the public routes' budget; 429
+    /// (retry in a second) once it is spent.
+    pub fn spend_public_budget(&self, client: IpAddr) -> Result<(), crate::error::AppError> {
+        self.public_limiter
+            .check_key(&client)
+            .map_err(|_| crate::error::AppError::RateLimited { retry_after: 1 })
+    }
+}
+
 /// A GCRA budget of `per_second` requests, with bursts of twice that.
 pub fn public_limiter(per_second: u32) -> DefaultKeyedRateLimiter<IpAddr> {
     let rate = std::num::NonZeroU32::new(per_second).unwrap_or(std::num::NonZeroU32::MIN);

@@ -17,23 +17,9 @@ use crate::domain::ContentHash;
 pub async fn claim(
     conn: &impl ConnectionTrait,
     hash: &ContentHash,
-    size: i64,
+    size: u64,
 ) -> Result<(), DbErr> {
-    let backend = conn.get_database_backend();
-    let insert = match backend {
-        DbBackend::MySql => "INSERT IGNORE INTO blobs (sha256, size, refcount) VALUES (?, ?, 0)",
-        _ => {
-            "INSERT INTO blobs (sha256, size, refcount) VALUES (?, ?, 0) ON CONFLICT (sha256) DO NOTHING"
-        }
-    };
-    conn.execute_raw(raw(backend, insert, [hash.as_str().into(), size.into()]))
-        .await?;
-    if backend != DbBackend::Sqlite {
-        let lock = "SELECT refcount FROM blobs WHERE sha256 = ? FOR UPDATE";
-        conn.query_one_raw(raw(backend, lock, [hash.as_str().into()]))
-            .await?;
-    }
-    Ok(())
+    claim_all(conn, &[(hash, size)]).await
 }
 
 /// [`claim`] for many contents at once, in as few statements as the

@@ -47,9 +47,7 @@ pub async fn stamp(
             "Send a DER TimeStampReq as application/timestamp-query.".into(),
         ));
     }
-    if state.public_limiter.check_key(&peer.ip()).is_err() {
-        return Err(AppError::RateLimited { retry_after: 1 });
-    }
+    state.spend_public_budget(peer.ip())?;
     // One ECDSA signature (about 20 µs with ring) is cheaper than a hop to the blocking pool.
     let reply = match state
         .signers

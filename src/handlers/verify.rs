@@ -35,9 +35,7 @@ pub async fn check(
     format: Format,
     request: Request,
 ) -> Result<Response, AppError> {
-    if state.public_limiter.check_key(&peer.ip()).is_err() {
-        return Err(AppError::RateLimited { retry_after: 1 });
-    }
+    state.spend_public_budget(peer.ip())?;
     let outcome = receive(&state, request).await;
     Ok(match (format, outcome) {
         (Format::Json, Ok(report)) => Json(json!({

@@ -164,17 +164,21 @@ struct Stream {
     guard: TempPath,
 }
 
-/// Makes the staging file at `path` with `bytes` in it. The guard is made
-/// with the file, on the blocking thread, so that an upload abandoned while
-/// this runs still has the file deleted when the result is dropped.
-fn create(path: PathBuf, bytes: &[u8]) -> io::Result<(std::fs::File, TempPath)> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    let guard = TempPath(Some(path));
-    file.write_all(bytes)?;
-    Ok((file, guard))
+/// Makes the staging file at `path` with `bytes` in it, on the blocking
+/// pool. The guard is made with the file, on that thread, so that an upload
+/// abandoned meanwhile still has the file deleted when the result is dropped.
+async fn create(path: PathBuf, bytes: Vec<u8>) -> io::Result<(std::fs::File, TempPath)> {
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)?;
+        let guard = TempPath(Some(path));
+        file.write_all(&bytes)?;
+        Ok((file, guard))
+    })
+    .await
+    .map_err(io::Error::other)?
 }
 
 impl Staging {
@@ -189,10 +193,7 @@ impl Staging {
             }
             None => {
                 let head = std::mem::take(&mut self.head);
-                let path = self.path.clone();
-                let (file, guard) = tokio::task::spawn_blocking(move || create(path, &head))
-                    .await
-                    .map_err(io::Error::other)??;
+                let (file, guard) = create(self.path.clone(), head).await?;
                 let sync = Arc::new(file.try_clone()?);
                 self.stream.insert(Stream {
                     file: BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file)),
@@ -249,10 +250,7 @@ impl Staging {
             }
             None => {
                 let head = std::mem::take(&mut self.head);
-                let path = std::mem::take(&mut self.path);
-                let (file, guard) = tokio::task::spawn_blocking(move || create(path, &head))
-                    .await
-                    .map_err(io::Error::other)??;
+                let (file, guard) = create(std::mem::take(&mut self.path), head).await?;
                 (Arc::new(file), guard)
             }
         };
@@ -289,13 +287,21 @@ impl StagedFile {
 pub async fn sync_staged<'a>(
     files: impl IntoIterator<Item = &'a mut StagedFile>,
 ) -> io::Result<()> {
+    all_of(start_syncs(files)).await
+}
+
+/// Starts a sync of every one of `files` not yet durable, each on the
+/// blocking pool, and takes its handle.
+fn start_syncs<'a>(
+    files: impl IntoIterator<Item = &'a mut StagedFile>,
+) -> tokio::task::JoinSet<io::Result<()>> {
     let mut syncs = tokio::task::JoinSet::new();
     for file in files {
         if let Some(handle) = file.unsynced.take() {
             syncs.spawn_blocking(move || handle.sync_data());
         }
     }
-    all_of(syncs).await
+    syncs
 }
 
 /// Staged files synced in the background, a group at a time, while the
@@ -322,13 +328,7 @@ impl Syncing {
         {
             all_of(oldest).await?;
         }
-        let mut syncs = tokio::task::JoinSet::new();
-        for file in files {
-            if let Some(handle) = file.unsynced.take() {
-                syncs.spawn_blocking(move || handle.sync_data());
-            }
-        }
-        self.groups.push_back(syncs);
+        self.groups.push_back(start_syncs(files));
         Ok(())
     }
 
