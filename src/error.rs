@@ -39,6 +39,8 @@ pub enum AppError {
     },
     #[error("The request is larger than this server accepts.")]
     PayloadTooLarge,
+    #[error("The request stopped arriving before its end. Send it again.")]
+    RequestTimeout,
     #[error("{0}")]
     UnsupportedMediaType(String),
     #[error(transparent)]
@@ -51,6 +53,10 @@ pub enum AppError {
     RateLimited { retry_after: u64 },
     #[error("The service is temporarily unavailable. Try again shortly.")]
     Unavailable(#[source] anyhow::Error),
+    /// Refused without trying: the database was found unreachable and has not
+    /// answered since.
+    #[error("The service is temporarily unavailable. Try again shortly.")]
+    DatabaseDown,
     #[error("The server is busy. Try again in {retry_after} second(s).")]
     Busy { retry_after: u64 },
     #[error("This is still being prepared. Try again in {retry_after} second(s).")]
@@ -71,13 +77,15 @@ impl AppError {
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             AppError::QuotaExceeded | AppError::StorageFull => StatusCode::INSUFFICIENT_STORAGE,
-            AppError::Unavailable(_) | AppError::Busy { .. } | AppError::NotReady { .. } => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            AppError::Unavailable(_)
+            | AppError::DatabaseDown
+            | AppError::Busy { .. }
+            | AppError::NotReady { .. } => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -95,12 +103,15 @@ impl AppError {
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::Conflict { code, .. } => code,
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::RequestTimeout => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Invalid(_) => "invalid_field",
             AppError::RateLimited { .. } => "rate_limited",
             AppError::QuotaExceeded => "quota_exceeded",
             AppError::StorageFull => "storage_full",
-            AppError::Unavailable(_) | AppError::Busy { .. } => "service_unavailable",
+            AppError::Unavailable(_) | AppError::DatabaseDown | AppError::Busy { .. } => {
+                "service_unavailable"
+            }
             AppError::NotReady { .. } => "not_ready",
             AppError::Internal(_) => "internal_error",
         }
@@ -147,6 +158,11 @@ impl AppError {
     }
 }
 
+/// Marks a response whose request found the database unreachable, so that
+/// [`crate::web::circuit`] can open the circuit.
+#[derive(Clone, Copy, Debug)]
+pub struct DatabaseUnreachable;
+
 /// What a client is told about an error; attached to error responses so that
 /// the negotiation layer can render it as HTML instead.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -171,6 +187,12 @@ impl ErrorInfo {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        let unreachable = match &self {
+            AppError::Unavailable(cause) => cause
+                .downcast_ref::<DbErr>()
+                .is_some_and(crate::db::is_unavailable),
+            _ => false,
+        };
         match &self {
             AppError::Unavailable(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "dependency unavailable")
@@ -181,8 +203,14 @@ impl IntoResponse for AppError {
             _ => {}
         }
         let mut response = self.info().json_response();
+        if unreachable {
+            response.extensions_mut().insert(DatabaseUnreachable);
+        }
         let headers = response.headers_mut();
         match self {
+            AppError::Unavailable(_) | AppError::DatabaseDown => {
+                headers.insert(axum::http::header::RETRY_AFTER, 1.into());
+            }
             AppError::RateLimited { retry_after }
             | AppError::Busy { retry_after }
             | AppError::NotReady { retry_after } => {
@@ -203,6 +231,9 @@ impl From<DbErr> for AppError {
     fn from(error: DbErr) -> Self {
         if crate::db::is_unavailable(&error) {
             AppError::Unavailable(error.into())
+        } else if crate::db::is_full(&error) {
+            tracing::error!(%error, "the database's storage is full");
+            AppError::StorageFull
         } else {
             AppError::Internal(error.into())
         }
@@ -234,6 +265,9 @@ impl From<crate::vault::VaultError> for AppError {
 /// route's body limit.
 impl From<axum::extract::multipart::MultipartError> for AppError {
     fn from(error: axum::extract::multipart::MultipartError) -> Self {
+        if body_timed_out(&error) {
+            return AppError::RequestTimeout;
+        }
         match error.status() {
             StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
             _ => AppError::BadRequest(format!(
@@ -242,6 +276,13 @@ impl From<axum::extract::multipart::MultipartError> for AppError {
             )),
         }
     }
+}
+
+/// Whether the body stopped arriving for longer than `BODY_TIMEOUT`
+/// ([`crate::connections`]): somewhere down the error's causes.
+fn body_timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |error| error.source())
+        .any(|cause| cause.is::<tower_http::timeout::TimeoutError>())
 }
 
 impl From<tokio::task::JoinError> for AppError {
@@ -282,6 +323,12 @@ impl From<crate::stamping::receipt::ReceiptError> for AppError {
 /// A stamp whose log entry could not be stored is not issued: try again later.
 impl From<crate::log::LogError> for AppError {
     fn from(error: crate::log::LogError) -> Self {
-        AppError::Unavailable(error.into())
+        match error {
+            crate::log::LogError::Db(error) => match AppError::from(error) {
+                AppError::Internal(cause) => AppError::Unavailable(cause),
+                other => other,
+            },
+            crate::log::LogError::Stopped => AppError::Unavailable(error.into()),
+        }
     }
 }

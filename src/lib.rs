@@ -9,6 +9,7 @@ pub mod accounts;
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod content_type;
 pub mod db;
 pub mod domain;

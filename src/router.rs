@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("a handler panicked").info().json_response()
         }))
+        .layer(from_fn_with_state(state.clone(), web::circuit::layer))
         .layer(from_fn_with_state(state.clone(), negotiate::layer))
         .layer(from_fn_with_state(state.clone(), headers::layer))
         .layer(

@@ -42,6 +42,7 @@ impl Application {
         check_log_key(&db, &log, &config).await?;
         let state = AppState::new(Shared {
             log: TransparencyLog::new(db.clone(), log),
+            circuit: Default::default(),
             storage,
             signers: Signers {
                 tsa: Arc::new(tsa.authority),
@@ -60,6 +61,17 @@ impl Application {
         Ok(Application { listener, state })
     }
 
+    /// What every request may use: for harnesses that drive the router
+    /// without a socket (the fuzz targets).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// The route table with every layer, as served.
+    pub fn router(&self) -> axum::Router {
+        crate::router::router(self.state.clone())
+    }
+
     pub fn local_addr(&self) -> SocketAddr {
         self.listener
             .local_addr()
@@ -74,18 +86,15 @@ impl Application {
         let sweeper = tokio::spawn(sweep(self.state.clone()));
         let orphans = tokio::spawn(collect_orphans(self.state.clone()));
         let log_tasks = self.state.log.spawn();
-        // The peer address feeds per-client budgets such as `POST /tsa`'s.
-        let service =
-            crate::router::router(self.state).into_make_service_with_connect_info::<SocketAddr>();
-        let served = axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await;
+        let limits = self.state.config.connections;
+        let router = crate::router::router(self.state);
+        crate::connections::serve(self.listener, router, limits, shutdown).await;
         sweeper.abort();
         orphans.abort();
         for task in log_tasks {
             task.abort();
         }
-        served.context("serving failed")
+        Ok(())
     }
 }
 
@@ -188,6 +197,17 @@ async fn sweep(state: AppState) {
             crate::db::rate_limits::delete_stale(&state.db, now - 24 * 60 * 60).await
         {
             tracing::warn!(%error, "could not delete stale rate-limit counters");
+        }
+        // An upload writes its staged file continuously: one untouched for an
+        // hour belongs to a process that died mid-upload.
+        match state
+            .storage
+            .sweep_staging(Duration::from_secs(60 * 60))
+            .await
+        {
+            Ok(0) => {}
+            Ok(count) => tracing::info!(count, "deleted staged files of interrupted uploads"),
+            Err(error) => tracing::warn!(%error, "could not sweep the staging folder"),
         }
         match crate::log::log_earlier_files(&state.db).await {
             Ok(0) => {}

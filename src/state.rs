@@ -46,6 +46,8 @@ pub struct Shared {
     pub tsa_chain: Arc<str>,
     /// The transparency log every stamp goes into.
     pub log: TransparencyLog,
+    /// Open while the database is known to be unreachable.
+    pub circuit: crate::db::circuit::Circuit,
     /// Per-address budget for the public `POST /tsa` and `POST /verify`, in this process.
     pub public_limiter: Arc<DefaultKeyedRateLimiter<IpAddr>>,
 }

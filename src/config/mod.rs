@@ -72,6 +72,8 @@ pub struct Config {
     pub session_lifetime: Duration,
     /// Password hashes computed at once, and how many may wait for a worker.
     pub hashing: crate::auth::HashingLimits,
+    /// Open connections, request timeouts and the shutdown's grace period.
+    pub connections: crate::connections::ConnectionLimits,
 }
 
 impl Config {
@@ -153,6 +155,7 @@ impl Config {
                 .parse("SESSION_LIFETIME", values::parse_duration)?
                 .unwrap_or(Duration::from_secs(7 * 24 * 60 * 60)),
             hashing: vars.hashing()?,
+            connections: vars.connections()?,
             data_dir,
         })
     }
@@ -184,7 +187,27 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
             .transpose()
     }
 
-    /// `SECURESTAMP_ENV`, else Flask's `FLASK_ENV`; production by default.
+    fn connections(&self) -> Result<crate::connections::ConnectionLimits, ConfigError> {
+        let default = crate::connections::ConnectionLimits::default();
+        Ok(crate::connections::ConnectionLimits {
+            max_connections: self
+                .parse("MAX_CONNECTIONS", values::parse_positive)?
+                .unwrap_or(default.max_connections),
+            max_per_client: self
+                .parse("MAX_CONNECTIONS_PER_CLIENT", values::parse_positive)?
+                .unwrap_or(default.max_per_client),
+            header_timeout: self
+                .parse("HEADER_TIMEOUT", values::parse_duration)?
+                .unwrap_or(default.header_timeout),
+            body_timeout: self
+                .parse("BODY_TIMEOUT", values::parse_duration)?
+                .unwrap_or(default.body_timeout),
+            shutdown_grace: self
+                .parse("SHUTDOWN_GRACE", values::parse_duration)?
+                .unwrap_or(default.shutdown_grace),
+        })
+    }
+
     fn hashing(&self) -> Result<crate::auth::HashingLimits, ConfigError> {
         Ok(crate::auth::HashingLimits::new(
             self.parse("PASSWORD_WORKERS", values::parse_positive)?,
@@ -192,6 +215,7 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
         ))
     }
 
+    /// `SECURESTAMP_ENV`, else Flask's `FLASK_ENV`; production by default.
     fn mode(&self) -> Result<Mode, ConfigError> {
         match self.parse("SECURESTAMP_ENV", values::parse_mode)? {
             Some(mode) => Ok(mode),

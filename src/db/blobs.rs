@@ -7,10 +7,7 @@
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr};
 
-use super::raw;
-
-/// Contents per multi-row statement: well under every database's parameter limit.
-const CHUNK: usize = 500;
+use super::{CHUNK, raw};
 use crate::domain::ContentHash;
 
 /// Makes sure the content has a row and locks it for the transaction.

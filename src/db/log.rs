@@ -8,12 +8,9 @@ use std::ops::Range;
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Value};
 
-use super::raw;
+use super::{CHUNK, raw};
 use crate::proofs::tlog::Hash;
 use crate::proofs::tlog::stored::{Frontier, Node};
-
-/// Rows per multi-row statement: well under every database's parameter limit.
-const CHUNK: usize = 500;
 
 /// The tree as the sequencer left it.
 #[derive(Clone, Debug)]

@@ -3,6 +3,7 @@
 
 pub mod api_tokens;
 pub mod blobs;
+pub mod circuit;
 pub mod entities;
 pub mod files;
 pub mod log;
@@ -25,25 +26,54 @@ use migration::Migrator;
 /// Opens the pool. Failure is reported against `DATABASE_URL`, with the
 /// password masked.
 pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, ConfigError> {
-    let mut options = ConnectOptions::new(url.expose().to_owned());
+    Database::connect(options(url.expose()))
+        .await
+        .map_err(|error| {
+            ConfigError::new(
+                "DATABASE_URL",
+                format!("cannot connect to {url}: {}", short(&error)),
+            )
+        })
+}
+
+/// The pool's settings for `url`.
+fn options(url: &str) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url.to_owned());
     options
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .max_connections(16)
         .sqlx_logging(false)
+        // A connection that comes back still inside a transaction (its
+        // rollback failed, say on a full disk) would hold SQLite's write lock
+        // and turn the next caller's transaction into a savepoint of that one,
+        // never committed: close it instead, which rolls it back.
+        .map_sqlx_sqlite_before_acquire(fresh)
+        .map_sqlx_postgres_before_acquire(fresh)
+        .map_sqlx_mysql_before_acquire(fresh)
         .map_sqlx_sqlite_opts(|options| {
             options
                 .journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
-                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
+                // Every commit's write-ahead log frames reach the disk before
+                // it returns: with NORMAL, the last commits (an acknowledged
+                // upload's rows) can vanish on power loss.
+                .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
         });
-    Database::connect(options).await.map_err(|error| {
-        ConfigError::new(
-            "DATABASE_URL",
-            format!("cannot connect to {url}: {}", short(&error)),
-        )
-    })
+    options
+}
+
+/// Whether a pooled connection is outside any transaction, fit to hand out.
+fn fresh<C: sea_orm::sqlx::Connection>(
+    connection: &mut C,
+    _: sea_orm::sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, sea_orm::sqlx::Error>> {
+    let fresh = !connection.is_in_transaction();
+    if !fresh {
+        tracing::warn!("closing a database connection left inside a transaction");
+    }
+    Box::pin(std::future::ready(Ok(fresh)))
 }
 
 /// Applies pending migrations and returns how many ran. Concurrent starters
@@ -61,6 +91,9 @@ pub async fn migrate(db: &DatabaseConnection, url: &DatabaseUrl) -> anyhow::Resu
     lock.release(db).await;
     outcome.context("cannot apply database migrations")
 }
+
+/// Rows per multi-row statement: well under every database's parameter limit.
+pub(crate) const CHUNK: usize = 500;
 
 /// A raw statement written with `?` placeholders, renumbered to `$1, $2, …`
 /// for PostgreSQL. For the few statements whose SQL differs per database.
@@ -102,6 +135,44 @@ pub fn is_unavailable(error: &DbErr) -> bool {
                 if matches!(**e, sea_orm::sqlx::Error::Io(_) | sea_orm::sqlx::Error::PoolTimedOut | sea_orm::sqlx::Error::PoolClosed)
         )
 }
+
+/// True when the database could not write because its disk (or a size limit
+/// it was given) is full: SQLite's `SQLITE_FULL`, PostgreSQL's `disk_full`
+/// class (`53100`), MariaDB/MySQL's "disk full" and "table is full"
+/// (1021, 1114) and their failed writes with errno 28 (`ENOSPC`, error 3).
+pub fn is_full(error: &DbErr) -> bool {
+    let sqlx = match error {
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Exec(sea_orm::RuntimeErr::SqlxError(e))
+        | DbErr::Query(sea_orm::RuntimeErr::SqlxError(e)) => e,
+        _ => return false,
+    };
+    let sea_orm::sqlx::Error::Database(database) = &**sqlx else {
+        return false;
+    };
+    if let Some(mysql) = database.try_downcast_ref::<sea_orm::sqlx::mysql::MySqlDatabaseError>() {
+        return match mysql.number() {
+            1021 | 1114 => true,
+            3 => mysql.message().contains("errno: 28"),
+            _ => false,
+        };
+    }
+    let Some(code) = database.code() else {
+        return false;
+    };
+    if database
+        .try_downcast_ref::<sea_orm::sqlx::postgres::PgDatabaseError>()
+        .is_some()
+    {
+        return code == "53100";
+    }
+    // SQLite reports extended codes; the primary one is the low byte.
+    code.parse::<i32>()
+        .is_ok_and(|code| code & 0xff == SQLITE_FULL)
+}
+
+/// SQLite's primary result code for "database or disk is full".
+const SQLITE_FULL: i32 = 13;
 
 /// True when the error is a unique-constraint violation.
 pub fn is_unique_violation(error: &DbErr) -> bool {
@@ -155,5 +226,98 @@ impl MigrationLock {
                 .await;
             let _ = holder.close().await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sea_orm::TransactionTrait;
+
+    /// A transaction that SQLite rolled back by itself, as it does when its
+    /// log cannot grow on a full disk, leaves nothing behind on its
+    /// connection: later transactions there commit for real. (Left in the
+    /// pool, the connection's driver would count the transaction as open,
+    /// run the next ones as savepoints, and a rolled-back savepoint would
+    /// leave a transaction open that holds every later "commit" and the
+    /// write lock, until a crash discards them all.)
+    #[tokio::test]
+    async fn a_transaction_after_one_sqlite_rolled_back_commits() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("db.sqlite3").display()
+        );
+        let mut one = options(&url);
+        one.max_connections(1);
+        let db = Database::connect(one).await.unwrap();
+        db.execute_unprepared("CREATE TABLE t (b BLOB)")
+            .await
+            .unwrap();
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared("INSERT INTO t VALUES (x'00')")
+            .await
+            .unwrap();
+        txn.execute_unprepared("ROLLBACK").await.unwrap();
+        drop(txn);
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared("INSERT INTO t VALUES (x'00')")
+            .await
+            .unwrap();
+        drop(txn);
+        let txn = db.begin().await.unwrap();
+        txn.execute_unprepared("INSERT INTO t VALUES (x'01')")
+            .await
+            .unwrap();
+        txn.commit().await.unwrap();
+        // Another connection sees it: it was committed.
+        let other = Database::connect(options(&url)).await.unwrap();
+        let row = other
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT COUNT(*) FROM t",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get_by_index::<i64>(0).unwrap(), 1);
+    }
+
+    /// SQLite's own size limit fails a write exactly as a full disk does.
+    #[tokio::test]
+    async fn a_full_database_is_told_apart_from_other_errors() {
+        let mut options = ConnectOptions::new("sqlite::memory:");
+        options.max_connections(1).sqlx_logging(false);
+        let db = Database::connect(options).await.unwrap();
+        let db = &db;
+        let run = |sql: String| async move { db.execute_unprepared(&sql).await };
+        run("CREATE TABLE t (b BLOB)".into()).await.unwrap();
+        let pages: i64 = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA page_count",
+            ))
+            .await
+            .unwrap()
+            .unwrap()
+            .try_get_by_index(0)
+            .unwrap();
+        run(format!("PRAGMA max_page_count = {}", pages + 2))
+            .await
+            .unwrap();
+        let full = run("INSERT INTO t VALUES (zeroblob(1000000))".into())
+            .await
+            .unwrap_err();
+        assert!(is_full(&full), "{full}");
+        assert!(!is_unavailable(&full));
+        let other = run("INSERT INTO missing VALUES (1)".into())
+            .await
+            .unwrap_err();
+        assert!(!is_full(&other), "{other}");
+        // Once there is room again, the same connection writes.
+        run("PRAGMA max_page_count = 100000".into()).await.unwrap();
+        run("INSERT INTO t VALUES (zeroblob(1000000))".into())
+            .await
+            .unwrap();
     }
 }

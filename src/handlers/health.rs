@@ -12,15 +12,17 @@ pub async fn live() -> Json<Value> {
 }
 
 pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    if crate::db::ping(&state.db).await {
-        (
+    // While the circuit is open its probe is the one asking the database.
+    let reachable = !state.circuit.is_open() && crate::db::ping(&state.db).await;
+    if reachable {
+        return (
             StatusCode::OK,
             Json(json!({ "status": "ok", "database": "ok" })),
-        )
-    } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "unavailable", "database": "unreachable" })),
-        )
+        );
     }
+    state.circuit.trip(&state.db);
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        Json(json!({ "status": "unavailable", "database": "unreachable" })),
+    )
 }

@@ -2,6 +2,7 @@
 //! negotiation, cookies, security headers, static assets and the pages.
 
 pub mod assets;
+pub mod circuit;
 pub mod cookies;
 pub mod cross_site;
 pub mod csrf;

@@ -225,8 +225,22 @@ async fn sign_ins_beyond_the_password_workers_are_refused_with_retry_after() {
     // One worker and one place in its queue: at most two of eight get in.
     assert!(refused >= 6, "{refused} of 8 refused");
 
+    // The workers carry on: the right password signs in once the crowd is
+    // gone (a busy answer may still come while a loaded machine catches up,
+    // so a few are allowed, each after its `Retry-After`).
     let later = app.script();
     let csrf = later.csrf("/auth/login").await;
-    let signed_in = later.post_json("/auth/login", &csrf, attempt).await;
-    assert_eq!(signed_in.status(), StatusCode::OK, "the workers carry on");
+    for _ in 0..5 {
+        let signed_in = later.post_json("/auth/login", &csrf, attempt.clone()).await;
+        let status = signed_in.status();
+        let body = signed_in.text().await.unwrap_or_default();
+        match status {
+            StatusCode::OK => return,
+            StatusCode::SERVICE_UNAVAILABLE => {
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await
+            }
+            other => panic!("a sign-in after the crowd got {other}: {body}"),
+        }
+    }
+    panic!("the password workers stayed busy after every sign-in had been answered");
 }

@@ -51,7 +51,7 @@ macro_rules! on_every_database {
 }
 pub(crate) use on_every_database;
 
-fn in_ci() -> bool {
+pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|value| value == "true" || value == "1")
 }
 
@@ -116,6 +116,16 @@ impl Database {
             admin: Some((admin_url, name)),
             dir,
         })
+    }
+
+    /// A database the test runs itself (nothing is created or dropped).
+    pub fn existing(backend: Backend, url: String) -> Database {
+        Database {
+            backend,
+            url,
+            admin: None,
+            dir: tempfile::tempdir().expect("temporary directory"),
+        }
     }
 
     async fn connect_admin(url: &str) -> Result<sea_orm::DatabaseConnection, sea_orm::DbErr> {
@@ -296,22 +306,7 @@ impl TestApp {
     /// A script signed in as a new user `name`, with its session's CSRF token.
     pub async fn signed_in_script(&self, name: &str) -> (Client, String) {
         let script = self.script();
-        let csrf = script.csrf("/auth/login").await;
-        let body = serde_json::json!({"username": name, "email": format!("{name}@example.com"), "password": "long enough"});
-        let created = script.post_json("/auth/register", &csrf, body).await;
-        assert_eq!(created.status(), StatusCode::CREATED);
-        let signed_in = script
-            .post_json(
-                "/auth/login",
-                &csrf,
-                serde_json::json!({"username": name, "password": "long enough"}),
-            )
-            .await;
-        let body: serde_json::Value = signed_in.json().await.unwrap();
-        let csrf = body["csrf_token"]
-            .as_str()
-            .expect("a session token")
-            .to_owned();
+        let csrf = script.new_account(name).await;
         (script, csrf)
     }
 
@@ -331,6 +326,96 @@ impl TestApp {
     }
 }
 
+/// A `securestamp serve` process of its own, with `DATA_DIR` and
+/// `UPLOAD_FOLDER` under `dir`; killed (SIGKILL) when dropped.
+pub struct Process {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl Process {
+    /// Starts the server and waits until `/readyz` answers.
+    pub async fn start(db: &Database, dir: &std::path::Path, extra: &[(&str, &str)]) -> Process {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_securestamp"));
+        command
+            .env_clear()
+            .env("DATABASE_URL", &db.url)
+            .env("SECRET_KEY", SECRET)
+            .env("BIND", format!("127.0.0.1:{port}"))
+            .env("DATA_DIR", dir.join("data"))
+            .env("UPLOAD_FOLDER", dir.join("uploads"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        for (name, value) in extra {
+            command.env(name, value);
+        }
+        let mut process = Process {
+            child: command.spawn().expect("the securestamp binary"),
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let http = reqwest::Client::new();
+        for _ in 0..400 {
+            if let Ok(response) = http.get(format!("{}/readyz", process.base)).send().await
+                && response.status() == StatusCode::OK
+            {
+                return process;
+            }
+            if let Ok(Some(status)) = process.child.try_wait() {
+                panic!("the server exited at start: {status}");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        process.kill();
+        panic!("the server did not come up");
+    }
+
+    /// A script that asks for JSON.
+    pub fn script(&self) -> Client {
+        Client::at(self.base.clone(), true)
+    }
+
+    /// SIGKILL, and waits for the process to be gone.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM: the server finishes what it is doing and exits.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(status.success());
+    }
+
+    /// Waits (without blocking the runtime) until the process has exited.
+    pub async fn exited(&mut self, within: std::time::Duration) -> std::process::ExitStatus {
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the server's status") {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the server still runs after {within:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
 pub struct Client {
     pub http: reqwest::Client,
     base: String,
@@ -339,6 +424,11 @@ pub struct Client {
 
 impl Client {
     fn new(app: &TestApp, json: bool) -> Client {
+        Client::at(app.url(""), json)
+    }
+
+    /// A client of the server at `base` (`http://host:port`).
+    pub fn at(base: String, json: bool) -> Client {
         let mut headers = HeaderMap::new();
         if json {
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -354,11 +444,7 @@ impl Client {
             .default_headers(headers)
             .build()
             .expect("HTTP client");
-        Client {
-            http,
-            base: app.url(""),
-            json,
-        }
+        Client { http, base, json }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -392,8 +478,40 @@ impl Client {
             .expect("POST")
     }
 
+    /// Registers `name` (password "long enough") and signs in as it, through
+    /// the JSON API; answers the session's CSRF token.
+    pub async fn new_account(&self, name: &str) -> String {
+        let csrf = self.csrf("/auth/login").await;
+        let body = serde_json::json!({"username": name, "email": format!("{name}@example.com"), "password": "long enough"});
+        let created = self.post_json("/auth/register", &csrf, body).await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        self.json_sign_in(name, "long enough").await
+    }
+
+    /// Signs in through the JSON API; answers the session's CSRF token.
+    pub async fn json_sign_in(&self, name: &str, password: &str) -> String {
+        let csrf = self.csrf("/auth/login").await;
+        let body = serde_json::json!({"username": name, "password": password});
+        let signed_in = self.post_json("/auth/login", &csrf, body).await;
+        assert_eq!(signed_in.status(), StatusCode::OK, "sign-in as {name}");
+        let body: serde_json::Value = signed_in.json().await.unwrap();
+        body["csrf_token"]
+            .as_str()
+            .expect("a session token")
+            .to_owned()
+    }
+
     /// Uploads `(name, bytes)` files in one request, with the CSRF header.
     pub async fn upload(&self, csrf: &str, files: &[(&str, &[u8])]) -> Response {
+        self.try_upload(csrf, files).await.expect("upload")
+    }
+
+    /// [`Client::upload`], which may find the server gone.
+    pub async fn try_upload(
+        &self,
+        csrf: &str,
+        files: &[(&str, &[u8])],
+    ) -> reqwest::Result<Response> {
         let mut form = reqwest::multipart::Form::new();
         for (name, bytes) in files {
             form = form.part(
@@ -407,7 +525,6 @@ impl Client {
             .multipart(form)
             .send()
             .await
-            .expect("upload")
     }
 
     /// The CSRF token of the form on `path` (HTML) or from its JSON answer.

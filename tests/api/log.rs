@@ -3,7 +3,6 @@
 //! other — also when several server processes share one database.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine;
@@ -16,7 +15,7 @@ use securestamp::proofs::tlog::tiles::{self, format_index};
 use securestamp::proofs::tlog::{Hash, leaf_hash, root, verify_consistency, verify_inclusion};
 use serde_json::Value;
 
-use crate::helpers::{Database, on_every_database};
+use crate::helpers::{Database, Process, on_every_database};
 
 /// A DER `TimeStampReq` for a SHA-256 imprint, asking for the certificate.
 pub fn tsa_request(digest: [u8; 32]) -> Vec<u8> {
@@ -217,50 +216,20 @@ on_every_database! {
     }
 }
 
-/// A `securestamp` process of its own; killed when dropped.
+/// A `securestamp` process of its own and a client of its log; killed when dropped.
 pub struct Server {
-    child: Child,
+    _process: Process,
     pub log: Log,
 }
 
 impl Server {
     pub async fn start(db: &Database, data_dir: &std::path::Path) -> Server {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_securestamp"))
-            .env_clear()
-            .env("DATABASE_URL", &db.url)
-            .env("SECRET_KEY", crate::helpers::SECRET)
-            .env("BIND", format!("127.0.0.1:{port}"))
-            .env("DATA_DIR", data_dir.join("data"))
-            .env("UPLOAD_FOLDER", data_dir.join("uploads"))
-            .env("TSA_RATE", "100000")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let log = Log::new(format!("http://127.0.0.1:{port}"));
-        for _ in 0..200 {
-            if let Ok(response) = log.http.get(format!("{}/readyz", log.base)).send().await
-                && response.status() == StatusCode::OK
-            {
-                return Server { child, log };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let process = Process::start(db, data_dir, &[("TSA_RATE", "100000")]).await;
+        let log = Log::new(process.base.clone());
+        Server {
+            _process: process,
+            log,
         }
-        let _ = child.kill();
-        let _ = child.wait();
-        panic!("the server did not come up");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

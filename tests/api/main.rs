@@ -4,13 +4,18 @@ mod helpers;
 
 mod accounts;
 mod browser;
+mod crash;
 mod csrf;
+mod faults;
 mod files;
 mod headers;
 mod log;
 mod monitor;
+mod outage;
+mod private_postgres;
 mod proofs;
 mod sessions;
+mod slow_clients;
 mod startup;
 mod tokens;
 mod tsa;

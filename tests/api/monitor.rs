@@ -9,7 +9,7 @@ use crate::helpers::{Backend, Database, TestApp, on_every_database};
 use crate::log::Log;
 
 /// Runs the monitor without blocking the runtime the server under test runs on.
-async fn monitor(args: &[&str]) -> (Option<i32>, String) {
+pub async fn monitor(args: &[&str]) -> (Option<i32>, String) {
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_securestamp"))
         .args([&["log", "monitor"][..], args].concat())
         .output()
