@@ -1,5 +1,5 @@
 //! Any bytes posted to `/tsa` must get a well-formed `TimeStampResp`: granted
-//! or rejected, never a panic. Run with `cargo +nightly fuzz run tsa_request`.
+//! or rejected, never a panic. Run with `cargo fuzz run tsa_request`.
 #![no_main]
 
 use std::sync::LazyLock;
