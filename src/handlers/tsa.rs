@@ -25,6 +25,21 @@ use crate::web::visitor;
 /// A `TimeStampReq` is a few hundred bytes; anything near this is not one.
 pub const BODY_LIMIT: usize = 16 * 1024;
 
+/// Whether the request's media type is `application/timestamp-query`. The
+/// type is compared without its parameters (RFC 9110 §8.3.1: `; charset=binary`
+/// changes nothing) and without regard to case.
+fn is_timestamp_query(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|media_type| {
+            media_type
+                .trim()
+                .eq_ignore_ascii_case("application/timestamp-query")
+        })
+}
+
 pub async fn stamp(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -35,14 +50,7 @@ pub async fn stamp(
     if !state.config.tsa_public && visitor::signed_in(&state, &uri, &headers).await?.is_none() {
         return Err(AppError::Unauthenticated);
     }
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-    if !content_type
-        .trim()
-        .eq_ignore_ascii_case("application/timestamp-query")
-    {
+    if !is_timestamp_query(&headers) {
         return Err(AppError::UnsupportedMediaType(
             "Send a DER TimeStampReq as application/timestamp-query.".into(),
         ));

@@ -262,6 +262,30 @@ async fn malformed_or_unsupported_requests_get_rejections_or_client_errors() {
         .await
         .unwrap();
     assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    // The media type decides, whatever its case and parameters.
+    let with_parameters = http
+        .post(app.url("/tsa"))
+        .header(
+            "content-type",
+            "Application/TimeStamp-Query; charset=binary",
+        )
+        .body(std::fs::read(dir.join("sha1.tsq")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(with_parameters.status(), StatusCode::OK);
+    assert_eq!(
+        with_parameters.headers()["content-type"],
+        "application/timestamp-reply"
+    );
+    let prefixed = http
+        .post(app.url("/tsa"))
+        .header("content-type", "application/timestamp-query-not")
+        .body(vec![0u8; 10])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(prefixed.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
     let huge = post_query(&app, vec![0x30; 1024 * 1024]).await;
     assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let empty = post_query(&app, Vec::new()).await;
