@@ -111,11 +111,12 @@ async fn load_keys(
     let policy = config.tsa_policy;
     let user_id = config.gpg_user.clone();
     let origin = config.default_log_origin();
+    let passphrase = config.key_passphrase.clone();
     let (tsa, openpgp, log) = tokio::task::spawn_blocking(move || {
         (
-            crate::keys::tsa(&data_dir, policy),
-            crate::keys::openpgp(&data_dir, &user_id),
-            crate::keys::log(&data_dir, &origin),
+            crate::keys::tsa(&data_dir, policy, passphrase.as_ref()),
+            crate::keys::openpgp(&data_dir, &user_id, passphrase.as_ref()),
+            crate::keys::log(&data_dir, &origin, passphrase.as_ref()),
         )
     })
     .await

@@ -74,6 +74,8 @@ pub struct Config {
     pub hashing: crate::auth::HashingLimits,
     /// Open connections, request timeouts and the shutdown's grace period.
     pub connections: crate::connections::ConnectionLimits,
+    /// Keeps the signing keys encrypted at rest (`KEY_PASSPHRASE_FILE`).
+    pub key_passphrase: Option<crate::keys::Passphrase>,
 }
 
 impl Config {
@@ -156,6 +158,9 @@ impl Config {
                 .unwrap_or(Duration::from_secs(7 * 24 * 60 * 60)),
             hashing: vars.hashing()?,
             connections: vars.connections()?,
+            key_passphrase: vars.parse("KEY_PASSPHRASE_FILE", |path| {
+                crate::keys::Passphrase::read(std::path::Path::new(path.trim()))
+            })?,
             data_dir,
         })
     }

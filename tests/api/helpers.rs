@@ -178,6 +178,11 @@ impl Database {
         row.try_get::<i64>("", "n").expect("a count")
     }
 
+    /// The `DATA_DIR` its servers share: their keys live there.
+    pub fn data_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// Starts a server on this database.
     pub async fn spawn(&self) -> TestApp {
         self.spawn_with(&[]).await

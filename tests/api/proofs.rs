@@ -103,6 +103,86 @@ fn verify_cli(dir: &Path, extra: &[&str]) -> (bool, String) {
     )
 }
 
+/// With `KEY_PASSPHRASE_FILE`, the server signs with keys it keeps encrypted,
+/// in forms OpenSSL opens with the passphrase and only with it: the TSA key is
+/// the one its certificate names, the log key the one its verifier key names.
+/// Every proof verifies against the published keys as before.
+#[tokio::test]
+async fn keys_kept_encrypted_open_in_openssl_with_the_passphrase_and_sign_as_before() {
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    let secrets = tempfile::tempdir().unwrap();
+    let passphrase = secrets.path().join("passphrase");
+    std::fs::write(&passphrase, "correct horse battery staple\n").unwrap();
+    let app = db
+        .spawn_with(&[("KEY_PASSPHRASE_FILE", passphrase.to_str().unwrap())])
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let dir = dir.path();
+    upload_with_proofs(&app, dir).await;
+    let (ok, text) = verify_cli(
+        dir,
+        &[
+            "--tsa-chain",
+            "tsa-chain.pem",
+            "--openpgp-key",
+            "server.asc",
+            "--log-key",
+            "log.vkey",
+        ],
+    );
+    assert!(ok, "{text}");
+
+    let keys = db.data_dir().join("keys");
+    let tsa_key = keys.join("tsa/key.pem");
+    let log_key = keys.join("log/key");
+    for key in [&tsa_key, &log_key] {
+        let text = std::fs::read_to_string(key).unwrap();
+        assert!(
+            text.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"),
+            "{}",
+            key.display()
+        );
+    }
+    let secret = std::fs::read_to_string(keys.join("openpgp/secret.asc")).unwrap();
+    assert!(secret.starts_with("-----BEGIN PGP PRIVATE KEY BLOCK-----"));
+
+    let pass = format!("file:{}", passphrase.display());
+    let public_of = |key: &Path, passin: &str, form: &str| {
+        let output = Command::new("openssl")
+            .args([
+                "pkey", "-pubout", "-outform", form, "-passin", passin, "-in",
+            ])
+            .arg(key)
+            .output()
+            .expect("openssl must be installed");
+        (output.status.success(), output.stdout)
+    };
+    let (opened, tsa_public) = public_of(&tsa_key, &pass, "PEM");
+    assert!(opened);
+    let certified = Command::new("openssl")
+        .args(["x509", "-pubkey", "-noout", "-in"])
+        .arg(dir.join("tsa-chain.pem"))
+        .output()
+        .unwrap();
+    assert_eq!(tsa_public, certified.stdout, "the TSA certificate's key");
+    assert!(!public_of(&tsa_key, "pass:wrong horse", "PEM").0);
+
+    let (opened, log_public) = public_of(&log_key, &pass, "DER");
+    assert!(opened);
+    let vkey = std::fs::read_to_string(dir.join("log.vkey")).unwrap();
+    let published = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        vkey.trim().rsplit('+').next().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        log_public[log_public.len() - 32..],
+        published[1..],
+        "the log's verifier key"
+    );
+    assert!(!public_of(&log_key, "pass:wrong horse", "DER").0);
+}
+
 #[tokio::test]
 async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
     let db = Database::create(Backend::Sqlite).await.unwrap();

@@ -62,6 +62,7 @@ fn other_bad_values_name_their_variable() {
         ("SESSION_IDLE_TIMEOUT", "forever"),
         ("PASSWORD_WORKERS", "0"),
         ("PASSWORD_QUEUE", "many"),
+        ("KEY_PASSPHRASE_FILE", "/nonexistent/passphrase"),
     ] {
         let output = securestamp(
             dir.path(),

@@ -33,6 +33,9 @@ pub enum OpenPgpError {
     },
     #[error("unsupported: {0}")]
     Unsupported(&'static str),
+    /// The secret key is locked with a passphrase, and none (or another) was given.
+    #[error("the secret key is locked with a passphrase")]
+    Locked,
     #[error("the signature was made by another key")]
     WrongKey,
     #[error("the signature does not match the data: {0}")]
@@ -90,15 +93,31 @@ impl SigningKey {
         SigningKey::checked(key)
     }
 
+    /// Reads an ASCII-armored transferable secret key that may be locked with
+    /// `passphrase` (as [`SigningKey::to_armored_locked`] writes it), and says
+    /// whether it was. A wrong passphrase is [`OpenPgpError::Locked`].
+    pub fn from_armored_unlocking(
+        armored: &str,
+        passphrase: &str,
+    ) -> Result<(SigningKey, bool), OpenPgpError> {
+        let (mut key, _headers) =
+            SignedSecretKey::from_string(armored).map_err(malformed("secret key"))?;
+        let locked = key.primary_key.secret_params().is_encrypted();
+        if locked {
+            key.primary_key
+                .remove_password(&Password::from(passphrase))
+                .map_err(|_| OpenPgpError::Locked)?;
+        }
+        Ok((SigningKey::checked(key)?, locked))
+    }
+
     /// Refuses keys this module could not sign with, or GnuPG 2.2 could not read.
     fn checked(key: SignedSecretKey) -> Result<SigningKey, OpenPgpError> {
         if key.primary_key.version() != KeyVersion::V4 {
             return Err(OpenPgpError::Unsupported("only v4 keys make v4 signatures"));
         }
         if key.primary_key.secret_params().is_encrypted() {
-            return Err(OpenPgpError::Unsupported(
-                "the secret key is locked with a passphrase",
-            ));
+            return Err(OpenPgpError::Locked);
         }
         if key.details.users.is_empty() {
             return Err(OpenPgpError::Unsupported("the key has no user id"));
@@ -110,6 +129,16 @@ impl SigningKey {
     /// The ASCII-armored transferable secret key, unencrypted.
     pub fn to_armored(&self) -> Result<String, OpenPgpError> {
         Ok(self.key.to_armored_string(ArmorOptions::default())?)
+    }
+
+    /// The ASCII-armored transferable secret key, its secret locked with
+    /// `passphrase` by OpenPGP's own means for v4 keys (an iterated and salted
+    /// S2K, CFB mode), as `gpg --import` reads it.
+    pub fn to_armored_locked(&self, passphrase: &str) -> Result<String, OpenPgpError> {
+        let mut key = self.key.clone();
+        key.primary_key
+            .set_password(rand_core::OsRng, &Password::from(passphrase))?;
+        Ok(key.to_armored_string(ArmorOptions::default())?)
     }
 
     /// The ASCII-armored public key (what `gpg --import` takes).
@@ -344,6 +373,32 @@ mod tests {
     }
 
     #[test]
+    fn a_locked_key_opens_with_its_passphrase_only() {
+        let key = SigningKey::generate(USER_ID).unwrap();
+        let locked = key.to_armored_locked("correct horse").unwrap();
+        assert!(matches!(
+            SigningKey::from_armored(&locked),
+            Err(OpenPgpError::Locked)
+        ));
+        assert!(matches!(
+            SigningKey::from_armored_unlocking(&locked, "wrong horse"),
+            Err(OpenPgpError::Locked)
+        ));
+        let (opened, was_locked) =
+            SigningKey::from_armored_unlocking(&locked, "correct horse").unwrap();
+        assert!(was_locked);
+        assert_eq!(opened.fingerprint(), key.fingerprint());
+        // The opened key signs, and the signature verifies.
+        let signature = sign(&opened, &[b"hello"], now());
+        let public = key.public_key_armored().unwrap();
+        assert!(verify_detached(&public, &signature, &b"hello"[..]).is_ok());
+        // An unlocked key reads through the same door.
+        let (_, was_locked) =
+            SigningKey::from_armored_unlocking(&key.to_armored().unwrap(), "any").unwrap();
+        assert!(!was_locked);
+    }
+
+    #[test]
     fn keys_and_signatures_in_progress_can_cross_threads() {
         fn shareable<T: Send + Sync + 'static>() {}
         shareable::<SigningKey>();
@@ -431,23 +486,93 @@ mod tests {
             .unwrap()
     }
 
-    #[test]
-    fn gnupg_verifies_the_signature_and_rejects_a_tampered_file() {
+    /// An empty GnuPG home, or `None` (skipped) where gpg is missing off CI.
+    fn gpg_home() -> Option<tempfile::TempDir> {
         let version = match Command::new("gpg").arg("--version").output() {
             Ok(output) => String::from_utf8_lossy(&output.stdout).into_owned(),
             Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
                 panic!("gpg is required under CI: {e}")
             }
-            Err(e) => return eprintln!("skipped: gpg not found ({e})"),
+            Err(e) => {
+                eprintln!("skipped: gpg not found ({e})");
+                return None;
+            }
         };
         eprintln!("{}", version.lines().next().unwrap_or_default());
-
         let home = tempfile::tempdir().unwrap();
         std::fs::set_permissions(
             home.path(),
             std::os::unix::fs::PermissionsExt::from_mode(0o700),
         )
         .unwrap();
+        Some(home)
+    }
+
+    /// GnuPG takes the locked secret key with its passphrase, signs with it,
+    /// and refuses to sign with a wrong one. Secret keys go through its agent,
+    /// told here to remember no passphrase.
+    #[test]
+    fn gnupg_opens_a_locked_key_with_its_passphrase() {
+        let Some(home) = gpg_home() else { return };
+        std::fs::write(
+            home.path().join("gpg-agent.conf"),
+            "default-cache-ttl 0\nmax-cache-ttl 0\nallow-loopback-pinentry\n",
+        )
+        .unwrap();
+        let with_agent = |args: &[&str], passphrase: &str| {
+            Command::new("gpg")
+                .env("GNUPGHOME", home.path())
+                .args(["--batch", "--status-fd", "1", "--pinentry-mode", "loopback"])
+                .args(["--passphrase", passphrase])
+                .args(args)
+                .output()
+                .unwrap()
+        };
+        let key = SigningKey::generate(USER_ID).unwrap();
+        let files = tempfile::tempdir().unwrap();
+        let secret = files.path().join("secret.asc");
+        std::fs::write(&secret, key.to_armored_locked("correct horse").unwrap()).unwrap();
+        let data = files.path().join("data");
+        std::fs::write(&data, b"signed by gpg").unwrap();
+        let signature = files.path().join("data.asc");
+        let sign = |passphrase: &str| {
+            let _ = std::fs::remove_file(&signature);
+            with_agent(
+                &[
+                    "--armor",
+                    "--output",
+                    signature.to_str().unwrap(),
+                    "--detach-sign",
+                    data.to_str().unwrap(),
+                ],
+                passphrase,
+            )
+        };
+        let import = with_agent(&["--import", secret.to_str().unwrap()], "correct horse");
+        let outcome = || {
+            assert!(import.status.success(), "{import:?}");
+            let wrong = sign("wrong horse");
+            assert!(!wrong.status.success(), "{wrong:?}");
+            let right = sign("correct horse");
+            assert!(right.status.success(), "{right:?}");
+            let armored = std::fs::read_to_string(&signature).unwrap();
+            let public = key.public_key_armored().unwrap();
+            let verified = verify_detached(&public, &armored, &b"signed by gpg"[..]).unwrap();
+            assert_eq!(verified.fingerprint, key.fingerprint());
+        };
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(outcome));
+        let _ = Command::new("gpgconf")
+            .env("GNUPGHOME", home.path())
+            .args(["--kill", "gpg-agent"])
+            .status();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
+
+    #[test]
+    fn gnupg_verifies_the_signature_and_rejects_a_tampered_file() {
+        let Some(home) = gpg_home() else { return };
         let key = SigningKey::generate(USER_ID).unwrap();
         let created = now();
         let data: Vec<u8> = (0..100_000u32).map(|i| (i % 251) as u8).collect();
