@@ -265,8 +265,12 @@ impl From<crate::vault::VaultError> for AppError {
 /// route's body limit.
 impl From<axum::extract::multipart::MultipartError> for AppError {
     fn from(error: axum::extract::multipart::MultipartError) -> Self {
-        if body_timed_out(&error) {
+        // The body stopped arriving for longer than `BODY_TIMEOUT` ([`crate::connections`]).
+        if caused_by::<tower_http::timeout::TimeoutError>(&error) {
             return AppError::RequestTimeout;
+        }
+        if caused_by::<crate::web::multipart::PartHeadersTooLarge>(&error) {
+            return AppError::PayloadTooLarge;
         }
         match error.status() {
             StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
@@ -278,11 +282,9 @@ impl From<axum::extract::multipart::MultipartError> for AppError {
     }
 }
 
-/// Whether the body stopped arriving for longer than `BODY_TIMEOUT`
-/// ([`crate::connections`]): somewhere down the error's causes.
-fn body_timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
-    std::iter::successors(Some(error), |error| error.source())
-        .any(|cause| cause.is::<tower_http::timeout::TimeoutError>())
+/// Whether a `T` is somewhere down the error's causes.
+fn caused_by<T: std::error::Error + 'static>(error: &(dyn std::error::Error + 'static)) -> bool {
+    std::iter::successors(Some(error), |error| error.source()).any(|cause| cause.is::<T>())
 }
 
 impl From<tokio::task::JoinError> for AppError {

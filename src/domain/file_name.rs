@@ -21,8 +21,7 @@ impl FileName {
             .chars()
             .filter(|c| !c.is_control() && !is_invisible(*c))
             .collect::<String>()
-            .trim()
-            .trim_matches('.')
+            .trim_matches(|c: char| c.is_whitespace() || c == '.')
             .to_owned();
         let name = if cleaned.is_empty() {
             "unnamed".to_owned()
@@ -122,6 +121,13 @@ mod tests {
         assert_eq!(FileName::parse("..").as_str(), "unnamed");
         assert_eq!(FileName::parse("").as_str(), "unnamed");
         assert_eq!(FileName::parse("a/b/").as_str(), "unnamed");
+    }
+
+    #[test]
+    fn spaces_and_dots_at_either_end_go_together() {
+        assert_eq!(FileName::parse(". a .").as_str(), "a");
+        assert_eq!(FileName::parse(" . .hidden. ").as_str(), "hidden");
+        assert_eq!(FileName::parse(". . .").as_str(), "unnamed");
     }
 
     #[test]

@@ -18,11 +18,14 @@ use crate::error::AppError;
 use crate::proofs::receipt::Receipt;
 use crate::proofs::verification::{self, Report, TrustedKeys};
 use crate::state::AppState;
+use crate::web::multipart::{read_bytes, read_text};
 use crate::web::pages::{CheckView, VerifyPage};
 use crate::web::{Format, Visitor};
 
 /// A receipt is a few kilobytes.
 const RECEIPT_LIMIT: usize = 1 << 20;
+/// 64 hexadecimal digits, and room for spaces around them.
+const SHA256_FIELD_LIMIT: usize = 1024;
 
 pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Response {
     page(&state, &visitor, None, None).into_response()
@@ -70,6 +73,7 @@ pub async fn check(
 /// Reads the receipt (which must come first), then streams the file through
 /// verification, or, given only a `sha256` field, checks what a hash can show.
 async fn receive(state: &AppState, request: Request) -> Result<Report, AppError> {
+    let request = crate::web::multipart::limit_part_headers(request);
     let mut multipart = Multipart::from_request(request, state).await.map_err(|_| {
         AppError::UnsupportedMediaType(
             "Send the receipt and the file as multipart/form-data.".into(),
@@ -80,30 +84,26 @@ async fn receive(state: &AppState, request: Request) -> Result<Report, AppError>
     while let Some(mut field) = multipart.next_field().await? {
         match field.name() {
             Some("receipt") => {
-                let mut bytes = Vec::new();
-                while let Some(chunk) = field.chunk().await? {
-                    if bytes.len() + chunk.len() > RECEIPT_LIMIT {
-                        return Err(FieldError::new(
-                            "receipt",
-                            "That is too large to be a receipt.",
-                        )
-                        .into());
-                    }
-                    bytes.extend_from_slice(&chunk);
-                }
+                let bytes = read_bytes(&mut field, RECEIPT_LIMIT)
+                    .await?
+                    .ok_or_else(|| {
+                        FieldError::new("receipt", "That is too large to be a receipt.")
+                    })?;
                 let parsed = Receipt::parse(&bytes)
                     .map_err(|e| FieldError::new("receipt", format!("{e}.")))?;
                 receipt = Some(parsed);
             }
             Some("sha256") => {
-                let text = field.text().await?;
+                let not_a_hash =
+                    || FieldError::new("sha256", "A SHA-256 is 64 hexadecimal digits.");
+                let text = read_text(&mut field, SHA256_FIELD_LIMIT)
+                    .await?
+                    .ok_or_else(not_a_hash)?;
                 let text = text.trim().to_ascii_lowercase();
                 if !text.is_empty() {
                     let digest = crate::domain::ContentHash::parse(&text)
                         .and_then(|hash| hex::decode(hash.as_str()).ok()?.try_into().ok())
-                        .ok_or_else(|| {
-                            FieldError::new("sha256", "A SHA-256 is 64 hexadecimal digits.")
-                        })?;
+                        .ok_or_else(not_a_hash)?;
                     sha256 = Some(digest);
                 }
             }

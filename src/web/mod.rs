@@ -8,6 +8,7 @@ pub mod cross_site;
 pub mod csrf;
 pub mod extract;
 pub mod headers;
+pub mod multipart;
 pub mod negotiate;
 pub mod pages;
 pub mod visitor;

@@ -3,7 +3,9 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::helpers::{location, on_every_database};
+use futures_util::StreamExt;
+
+use crate::helpers::{Backend, Client, Database, location, on_every_database};
 
 on_every_database! {
     async fn malformed_emails_and_short_passwords_are_invalid_fields(db) {
@@ -109,4 +111,84 @@ on_every_database! {
 
 fn urlencode(value: &str) -> String {
     url::form_urlencoded::byte_serialize(value.as_bytes()).collect()
+}
+
+/// A multipart body that sends `head`, then `filler` bytes of `a`, and then
+/// never ends: a server that read the field or the headers whole before
+/// judging them would never answer.
+fn never_ending(head: &str, filler: usize) -> reqwest::Body {
+    let head = head.as_bytes().to_vec();
+    let filler = futures_util::stream::iter(std::iter::repeat_n(vec![b'a'; 4096], filler / 4096));
+    let stream = futures_util::stream::once(async move { head })
+        .chain(filler)
+        .chain(futures_util::stream::pending())
+        .map(Ok::<_, std::io::Error>);
+    reqwest::Body::wrap_stream(stream)
+}
+
+/// Sends a multipart body that never ends, and waits a while for the answer.
+async fn answer_to(
+    client: &Client,
+    path: &str,
+    csrf: Option<&str>,
+    body: reqwest::Body,
+) -> reqwest::Response {
+    let mut request = client
+        .http
+        .post(client.url(path))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(body);
+    if let Some(csrf) = csrf {
+        request = request.header("x-csrf-token", csrf);
+    }
+    tokio::time::timeout(std::time::Duration::from_secs(20), request.send())
+        .await
+        .expect("an answer before the body ends")
+        .unwrap()
+}
+
+/// The public `POST /verify` reads its `sha256` field with a cap, and a
+/// part's headers too: past them it answers at once, while the body is still
+/// arriving, instead of holding it.
+#[tokio::test]
+async fn verify_refuses_a_huge_field_or_part_header_before_reading_it_whole() {
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    let app = db.spawn().await;
+    let script = app.script();
+    let field = "--XyZ\r\nContent-Disposition: form-data; name=\"sha256\"\r\n\r\n";
+    let refused = answer_to(&script, "/verify", None, never_ending(field, 4 << 20)).await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["field"], "sha256", "{body}");
+
+    let header = "--XyZ\r\nContent-Disposition: form-data; name=\"receipt\"\r\nX-Padding: ";
+    let refused = answer_to(&script, "/verify", None, never_ending(header, 4 << 20)).await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "payload_too_large", "{body}");
+}
+
+/// An upload's deferred `csrf_token` field, and its part headers, are capped
+/// the same way; nothing is staged.
+#[tokio::test]
+async fn upload_refuses_a_huge_token_field_or_part_header_before_reading_it_whole() {
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    let app = db.spawn().await;
+    let browser = app.browser();
+    browser
+        .register("capped", "capped@example.com", "long enough")
+        .await;
+    assert_eq!(
+        browser.sign_in("capped", "long enough").await.status(),
+        StatusCode::SEE_OTHER
+    );
+    let field = "--XyZ\r\nContent-Disposition: form-data; name=\"csrf_token\"\r\n\r\n";
+    let refused = answer_to(&browser, "/upload", None, never_ending(field, 4 << 20)).await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    let header = "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"";
+    let refused = answer_to(&browser, "/upload", None, never_ending(header, 4 << 20)).await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(app.stored_files("staging").is_empty());
+    assert_eq!(db.count("files").await, 0);
 }

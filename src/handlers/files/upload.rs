@@ -36,6 +36,9 @@ use crate::web::{CurrentUser, Format, Visitor};
 /// Staged files synced together, and so the most held open at a time.
 const SYNC_GROUP: usize = 64;
 
+/// A CSRF token is under a hundred characters; past this a field is not one.
+const CSRF_FIELD_LIMIT: usize = 4096;
+
 pub async fn form(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -175,6 +178,7 @@ async fn receive(
     if declared.is_some_and(|length| length > state.config.max_content_length) {
         return Err(AppError::PayloadTooLarge);
     }
+    let request = crate::web::multipart::limit_part_headers(request);
     let mut multipart = Multipart::from_request(request, state).await.map_err(|_| {
         AppError::UnsupportedMediaType(
             "Send the files as multipart/form-data, in parts named `files`.".into(),
@@ -188,10 +192,12 @@ async fn receive(
     };
     let mut uploads = Vec::new();
     let mut syncing = storage::Syncing::default();
-    while let Some(field) = multipart.next_field().await? {
+    while let Some(mut field) = multipart.next_field().await? {
         match field.name() {
             Some("csrf_token") if !token_checked => {
-                let presented = field.text().await?;
+                let presented = crate::web::multipart::read_text(&mut field, CSRF_FIELD_LIMIT)
+                    .await?
+                    .ok_or(AppError::PayloadTooLarge)?;
                 if !deferred.as_ref().is_some_and(|d| d.accepts(&presented)) {
                     return Err(AppError::Csrf(
                         "The security token is invalid or expired. Reload the page and try again.",
