@@ -1,8 +1,11 @@
 //! `POST /tsa`: RFC 3161's HTTP transport (§3.4). A DER `TimeStampReq` with
 //! `Content-Type: application/timestamp-query` in, a DER `TimeStampResp`
 //! with `application/timestamp-reply` out. Requests the TSA refuses still get
-//! a 200 with a `rejection` reply, as the RFC asks; only what is not a TSP
-//! request at all (wrong type, too large, too many) gets an HTTP error.
+//! a 200 with a `rejection` reply, as the RFC asks. What is not a TSP request
+//! at all (wrong type, too large), or cannot be served now (not signed in, too
+//! many, unavailable), gets its HTTP error status, and still a `rejection`
+//! reply as its body, with the reason as its status string: a TSA client
+//! reads every answer, and no answer is a page.
 //! A granted token is answered once its entry in the transparency log is stored.
 //!
 //! The route reads no cookie and sets none, and needs no CSRF token: it
@@ -12,13 +15,15 @@
 use std::net::SocketAddr;
 use std::time::SystemTime;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::error::{AppError, ErrorInfo};
 use crate::proofs::tlog::entry::stamp_entry;
+use crate::proofs::tsa::{Failure, rejection_saying};
 use crate::state::AppState;
 use crate::web::visitor;
 
@@ -45,12 +50,36 @@ pub async fn stamp(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     uri: Uri,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
+        _ => AppError::BadRequest("The request body could not be read.".into()),
+    });
+    let answer = match body {
+        Ok(body) => respond(&state, peer, &uri, &headers, &body).await,
+        Err(error) => Err(error),
+    };
+    let mut response = answer.unwrap_or_else(refused);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/timestamp-reply"),
+    );
+    response
+}
+
+/// The granted or rejected reply to one request.
+async fn respond(
+    state: &AppState,
+    peer: SocketAddr,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
 ) -> Result<Response, AppError> {
-    if !state.config.tsa_public && visitor::signed_in(&state, &uri, &headers).await?.is_none() {
+    if !state.config.tsa_public && visitor::signed_in(state, uri, headers).await?.is_none() {
         return Err(AppError::Unauthenticated);
     }
-    if !is_timestamp_query(&headers) {
+    if !is_timestamp_query(headers) {
         return Err(AppError::UnsupportedMediaType(
             "Send a DER TimeStampReq as application/timestamp-query.".into(),
         ));
@@ -60,7 +89,7 @@ pub async fn stamp(
     let reply = match state
         .signers
         .tsa
-        .issue(&body, SystemTime::now(), rand::random())
+        .issue(body, SystemTime::now(), rand::random())
     {
         Ok(stamp) => {
             // No token leaves without its entry in the log.
@@ -72,10 +101,23 @@ pub async fn stamp(
         }
         Err(rejection) => rejection,
     };
-    let mut response = reply.into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/timestamp-reply"),
-    );
-    Ok(response)
+    Ok(reply.into_response())
+}
+
+/// An error as a TSA client reads it: its HTTP status and headers (such as
+/// `Retry-After`), with a `rejection` reply saying why as the body, in place
+/// of the JSON that would otherwise become a page for a client that accepts
+/// any type.
+fn refused(error: AppError) -> Response {
+    let failure = match error.status() {
+        status if status.is_server_error() => Failure::SystemFailure,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST => Failure::BadDataFormat,
+        _ => Failure::BadRequest,
+    };
+    let reply = rejection_saying(failure, &error.to_string());
+    let mut response = error.into_response();
+    response.extensions_mut().remove::<ErrorInfo>();
+    response.headers_mut().remove(header::CONTENT_LENGTH);
+    *response.body_mut() = Body::from(reply);
+    response
 }

@@ -33,6 +33,27 @@ async fn post_query(app: &TestApp, query: Vec<u8>) -> reqwest::Response {
 }
 
 /// The TSA's chain, and its first certificate alone (for tokens without one).
+/// Asserts that `response` has `status` and, as its body, a `rejection`
+/// reply that OpenSSL reads, whose status string contains `says`.
+async fn assert_rejection(response: reqwest::Response, status: StatusCode, says: &str) {
+    assert_eq!(response.status(), status);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/timestamp-reply"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("reply.tsr"),
+        response.bytes().await.unwrap(),
+    )
+    .unwrap();
+    let (_, text) = openssl(dir.path(), &["ts", "-reply", "-in", "reply.tsr", "-text"]);
+    assert!(
+        text.contains("Status: Rejected") && text.contains(says),
+        "{status}: {text}"
+    );
+}
+
 async fn fetch_chain(app: &TestApp, dir: &Path) {
     let chain = reqwest::get(app.url("/keys/tsa-chain.pem")).await.unwrap();
     assert_eq!(
@@ -253,7 +274,14 @@ async fn malformed_or_unsupported_requests_get_rejections_or_client_errors() {
         "{text}"
     );
 
-    let http = reqwest::Client::new();
+    // A client that would take a page (or anything) still gets replies.
+    let http = reqwest::Client::builder()
+        .default_headers(reqwest::header::HeaderMap::from_iter([(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("text/html, */*"),
+        )]))
+        .build()
+        .unwrap();
     let wrong_type = http
         .post(app.url("/tsa"))
         .header("content-type", "application/octet-stream")
@@ -261,7 +289,12 @@ async fn malformed_or_unsupported_requests_get_rejections_or_client_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(wrong_type.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_rejection(
+        wrong_type,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "application/timestamp-query",
+    )
+    .await;
     // The media type decides, whatever its case and parameters.
     let with_parameters = http
         .post(app.url("/tsa"))
@@ -285,9 +318,25 @@ async fn malformed_or_unsupported_requests_get_rejections_or_client_errors() {
         .send()
         .await
         .unwrap();
-    assert_eq!(prefixed.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    let huge = post_query(&app, vec![0x30; 1024 * 1024]).await;
-    assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_rejection(
+        prefixed,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "timestamp-query",
+    )
+    .await;
+    let huge = http
+        .post(app.url("/tsa"))
+        .header("content-type", "application/timestamp-query")
+        .body(vec![0x30; 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_rejection(
+        huge,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "larger than this server accepts",
+    )
+    .await;
     let empty = post_query(&app, Vec::new()).await;
     assert_eq!(empty.status(), StatusCode::OK);
 }
@@ -308,10 +357,12 @@ async fn the_service_can_be_closed_to_strangers_and_is_rate_limited() {
         .0
     );
     let query = std::fs::read(dir.path().join("q.tsq")).unwrap();
-    assert_eq!(
-        post_query(&app, query.clone()).await.status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_rejection(
+        post_query(&app, query.clone()).await,
+        StatusCode::UNAUTHORIZED,
+        "Sign in",
+    )
+    .await;
 
     let (script, csrf) = app.signed_in_script("tim").await;
     // A signed-in session may stamp, without a CSRF token (as any client may when the TSA is public).
@@ -336,7 +387,7 @@ async fn the_service_can_be_closed_to_strangers_and_is_rate_limited() {
         .await
         .unwrap();
     let bearer = format!("Bearer {}", created["token"].as_str().unwrap());
-    let mut statuses = Vec::new();
+    let mut replies = Vec::new();
     for _ in 0..4 {
         let reply = reqwest::Client::new()
             .post(app.url("/tsa"))
@@ -346,10 +397,12 @@ async fn the_service_can_be_closed_to_strangers_and_is_rate_limited() {
             .send()
             .await
             .unwrap();
-        statuses.push(reply.status());
+        replies.push(reply);
     }
-    assert_eq!(statuses[0], StatusCode::OK);
-    assert_eq!(statuses[3], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+    assert_eq!(replies[0].status(), StatusCode::OK);
+    let last = replies.pop().unwrap();
+    assert!(last.headers().contains_key("retry-after"));
+    assert_rejection(last, StatusCode::TOO_MANY_REQUESTS, "Too many").await;
     let unknown = reqwest::Client::new()
         .post(app.url("/tsa"))
         .header("authorization", "Bearer not-a-token")

@@ -14,7 +14,7 @@ mod verify;
 
 pub use certificates::{IssuedChain, authority_from_pem, issue_chain};
 pub use der::oid::ObjectIdentifier;
-pub use reply::rejection;
+pub use reply::{rejection, rejection_saying};
 pub use verify::{VerifiedToken, VerifyError, token_of, verify_reply};
 
 #[cfg(test)]

@@ -26,17 +26,23 @@ pub(super) fn granted(token: &[u8]) -> Result<Vec<u8>, der::Error> {
 
 /// A `TimeStampResp` with status `rejection` (RFC 3161 §2.4.2).
 pub fn rejection(refusal: Refusal) -> Vec<u8> {
+    rejection_saying(refusal.failure, refusal.text)
+}
+
+/// A `rejection` with `failure`'s bit and `text` as its status string (left
+/// out should it not encode).
+pub fn rejection_saying(failure: Failure, text: &str) -> Vec<u8> {
     let reply = |text: Option<Vec<Utf8StringRef<'_>>>| {
         Rejection {
             status: RejectionStatus {
                 status: PkiStatus::Rejection,
                 status_string: text,
-                fail_info: failure_bits(refusal.failure),
+                fail_info: failure_bits(failure),
             },
         }
         .to_der()
     };
-    let text = Utf8StringRef::new(refusal.text).ok().map(|text| vec![text]);
+    let text = Utf8StringRef::new(text).ok().map(|text| vec![text]);
     // Without the text, the structure cannot fail to encode.
     reply(text).or_else(|_| reply(None)).unwrap_or_default()
 }
