@@ -14,7 +14,7 @@ use std::time::Duration;
 
 pub use database_url::{Backend, DatabaseUrl};
 pub use secret_key::SecretKey;
-pub use values::AllowedExtensions;
+pub use values::{AllowedExtensions, TrustedProxies};
 
 /// A configuration variable that could not be used, and why.
 #[derive(Debug, thiserror::Error)]
@@ -54,6 +54,9 @@ pub struct Config {
     /// configured; otherwise the one its key was made with.
     pub log_origin: Option<String>,
     pub onion_url: Option<url::Url>,
+    /// The proxies whose word on the client's scheme (`X-Forwarded-Proto`,
+    /// `Forwarded`) is believed: loopback unless `TRUSTED_PROXIES` says otherwise.
+    pub trusted_proxies: TrustedProxies,
     pub data_dir: PathBuf,
     pub bind: SocketAddr,
     pub max_content_length: u64,
@@ -130,6 +133,9 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_GPG_USER.to_owned()),
             log_origin: vars.parse("LOG_ORIGIN", values::parse_log_origin)?,
             onion_url: vars.parse("ONION_URL", values::parse_onion_url)?,
+            trusted_proxies: vars
+                .parse("TRUSTED_PROXIES", values::parse_trusted_proxies)?
+                .unwrap_or_default(),
             bind: vars
                 .parse("BIND", values::parse_bind)?
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 5000))),

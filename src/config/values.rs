@@ -236,6 +236,50 @@ impl AllowedExtensions {
     }
 }
 
+/// Addresses and networks whose forwarding headers are believed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl Default for TrustedProxies {
+    /// Loopback: a reverse proxy (or the Tor daemon) on the same machine.
+    fn default() -> Self {
+        TrustedProxies(vec![
+            ipnet::Ipv4Net::new_assert(std::net::Ipv4Addr::new(127, 0, 0, 0), 8).into(),
+            ipnet::Ipv6Net::new_assert(std::net::Ipv6Addr::LOCALHOST, 128).into(),
+        ])
+    }
+}
+
+impl TrustedProxies {
+    /// Whether a connection from `peer` comes from a trusted proxy. An IPv4
+    /// peer seen as an IPv4-mapped IPv6 address counts as itself.
+    pub fn contains(&self, peer: std::net::IpAddr) -> bool {
+        let peer = peer.to_canonical();
+        self.0.iter().any(|net| net.contains(&peer))
+    }
+}
+
+/// `none`, or addresses and CIDR networks separated by commas or spaces,
+/// such as `10.0.0.0/8, 192.0.2.7, fd00::/8`.
+pub(super) fn parse_trusted_proxies(raw: &str) -> Result<TrustedProxies, String> {
+    if raw.trim().eq_ignore_ascii_case("none") {
+        return Ok(TrustedProxies(Vec::new()));
+    }
+    raw.split([',', ' '])
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+        .map(|item| {
+            item.parse::<ipnet::IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                .map(|net| net.trunc())
+                .map_err(|_| {
+                    format!("expected addresses or networks such as 10.0.0.0/8, 192.0.2.7 or `none`, got `{item}`")
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map(TrustedProxies)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,5 +369,31 @@ mod tests {
                 .unwrap_err()
                 .contains("expected s3://")
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let parsed = parse_trusted_proxies("10.0.0.0/8, 192.0.2.7 fd00::/8").unwrap();
+        for (peer, trusted) in [
+            ("10.1.2.3", true),
+            ("192.0.2.7", true),
+            ("192.0.2.8", false),
+            ("fd00::1", true),
+            ("::ffff:10.9.9.9", true),
+            ("127.0.0.1", false),
+        ] {
+            assert_eq!(parsed.contains(peer.parse().unwrap()), trusted, "{peer}");
+        }
+        let default = TrustedProxies::default();
+        assert!(default.contains("127.0.0.1".parse().unwrap()));
+        assert!(default.contains("::1".parse().unwrap()));
+        assert!(!default.contains("192.0.2.1".parse().unwrap()));
+        assert!(
+            !parse_trusted_proxies("none")
+                .unwrap()
+                .contains("127.0.0.1".parse().unwrap())
+        );
+        assert!(parse_trusted_proxies("10.0.0.0/33").is_err());
+        assert!(parse_trusted_proxies("proxy.example").is_err());
     }
 }

@@ -76,7 +76,11 @@ async fn respond(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<Response, AppError> {
-    if !state.config.tsa_public && visitor::signed_in(state, uri, headers).await?.is_none() {
+    if !state.config.tsa_public
+        && visitor::signed_in(state, uri, headers, Some(peer.ip()))
+            .await?
+            .is_none()
+    {
         return Err(AppError::Unauthenticated);
     }
     if !is_timestamp_query(headers) {

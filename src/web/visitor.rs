@@ -7,7 +7,9 @@
 //! `X-CSRF-Token`, or form field `csrf_token`). The routes for tools
 //! (`router.rs`) skip this layer: they change nothing anyone owns.
 
-use axum::extract::{FromRequestParts, Request, State};
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::{HeaderMap, Uri, header, request::Parts};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -97,7 +99,7 @@ struct Pending {
 
 /// Middleware: builds the [`Visitor`], enforces CSRF, and maintains cookies.
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let secure = is_https(request.uri(), request.headers());
+    let secure = is_https(&state, request.uri(), request.headers(), peer_of(&request));
     let mut pending = Pending::default();
     let (mut response, visitor) = match prepare(&state, request, secure, &mut pending).await {
         Ok((request, visitor)) => (next.run(request).await, Some(visitor)),
@@ -240,11 +242,12 @@ pub async fn signed_in(
     state: &AppState,
     uri: &Uri,
     headers: &HeaderMap,
+    peer: Option<IpAddr>,
 ) -> Result<Option<CurrentUser>, AppError> {
     if headers.contains_key(header::AUTHORIZATION) {
         return bearer_user(state, headers).await.map(Some);
     }
-    let secure = is_https(uri, headers);
+    let secure = is_https(state, uri, headers, peer);
     let jar = cookies::incoming(headers);
     match cookies::value(&jar, Name::Session, secure).and_then(SessionToken::parse) {
         Some(token) => Ok(session_user(state, &token).await?.map(|(_, user)| user)),
@@ -325,10 +328,24 @@ async fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<CurrentUse
     })
 }
 
-/// Whether the client reached us over https, directly or through a proxy that
-/// says so. Believing a forged header only makes that client's own cookies
-/// stricter, so it needs no trust configuration.
-fn is_https(uri: &Uri, headers: &HeaderMap) -> bool {
+/// The address the connection came from, when the connection loop recorded it.
+fn peer_of(request: &Request) -> Option<IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip())
+}
+
+/// Whether the client reached us over https: directly, or through a proxy in
+/// `TRUSTED_PROXIES` that says so (`X-Forwarded-Proto`, `Forwarded`). Anyone
+/// else's word on it would switch the cookies' names and `Secure` flags.
+fn is_https(state: &AppState, uri: &Uri, headers: &HeaderMap, peer: Option<IpAddr>) -> bool {
+    if uri.scheme_str() == Some("https") {
+        return true;
+    }
+    if !peer.is_some_and(|peer| state.config.trusted_proxies.contains(peer)) {
+        return false;
+    }
     let forwarded_proto = headers
         .get("x-forwarded-proto")
         .and_then(|value| value.to_str().ok())
@@ -343,5 +360,5 @@ fn is_https(uri: &Uri, headers: &HeaderMap) -> bool {
                 .replace(' ', "")
                 .contains("proto=https")
         });
-    uri.scheme_str() == Some("https") || forwarded_proto || forwarded
+    forwarded_proto || forwarded
 }

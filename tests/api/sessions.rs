@@ -107,3 +107,43 @@ on_every_database! {
         assert_eq!(location(&response), "/auth/login?next=%2Fdashboard%3Ftab%3D1");
     }
 }
+
+/// Only a proxy in `TRUSTED_PROXIES` is believed when it says the client came
+/// over https: from anyone else the header changes no cookie.
+#[tokio::test]
+async fn forwarded_https_is_believed_from_trusted_proxies_only() {
+    let db = crate::helpers::Database::create(crate::helpers::Backend::Sqlite)
+        .await
+        .unwrap();
+    for (trusted, secure) in [("127.0.0.1", true), ("192.0.2.1, 10.0.0.0/8", false)] {
+        let app = db.spawn_with(&[("TRUSTED_PROXIES", trusted)]).await;
+        for (name, value) in [
+            ("x-forwarded-proto", "https"),
+            ("forwarded", "for=192.0.2.60;proto=https"),
+        ] {
+            let browser = app.browser();
+            let page = browser
+                .http
+                .get(browser.url("/auth/login"))
+                .header(name, value)
+                .send()
+                .await
+                .unwrap();
+            let cookies = set_cookies(&page);
+            let presession = cookies
+                .iter()
+                .find(|c| c.contains("presession="))
+                .expect("a pre-session cookie");
+            assert_eq!(
+                presession.starts_with("__Host-presession="),
+                secure,
+                "{trusted} / {name}: {presession}"
+            );
+            assert_eq!(
+                presession.contains("Secure"),
+                secure,
+                "{trusted} / {name}: {presession}"
+            );
+        }
+    }
+}
