@@ -56,6 +56,20 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
             Err(reason) => println!("FAILED  {}: {reason}", check.proof),
         }
     }
+    let unpinned: Vec<&str> = [
+        ("--tsa-chain", keys.tsa_chain.is_none()),
+        ("--openpgp-key", keys.openpgp_key.is_none()),
+        ("--log-key", keys.log_key.is_none() && receipt.log.is_some()),
+    ]
+    .into_iter()
+    .filter_map(|(option, unpinned)| unpinned.then_some(option))
+    .collect();
+    if !unpinned.is_empty() {
+        eprintln!(
+            "warning: without {} the keys inside the receipt were trusted: this shows that the receipt is consistent, not who made it. Give the keys you trust, as the server publishes them at /keys/tsa-chain.pem, /keys/openpgp.asc and /keys/log.vkey.",
+            unpinned.join(", ")
+        );
+    }
     let failed = report.checks.iter().filter(|c| c.outcome.is_err()).count();
     anyhow::ensure!(
         failed == 0,

@@ -1,7 +1,9 @@
 //! `GET/POST /verify`: check a file against its receipt in the browser, or
 //! from a script. No account is needed and nothing is stored: the file streams
-//! through the same checks `securestamp verify` runs, against the keys in the
-//! receipt.
+//! through the same checks `securestamp verify` runs, against this server's
+//! own keys (those at `/keys/…`), never the copies inside the receipt: a
+//! receipt another instance made with keys of its own fails here, and the
+//! answer says first whether the receipt names this server's keys at all.
 
 use std::net::SocketAddr;
 
@@ -41,7 +43,8 @@ pub async fn check(
     state.spend_public_budget(peer.ip())?;
     let outcome = receive(&state, request).await;
     Ok(match (format, outcome) {
-        (Format::Json, Ok(report)) => Json(json!({
+        (Format::Json, Ok(Checked { report, ours })) => Json(json!({
+            "issued_by_this_server": ours,
             "all_hold": report.all_hold(),
             "checks": report.checks.iter().map(|check| json!({
                 "proof": check.proof,
@@ -55,7 +58,7 @@ pub async fn check(
         }))
         .into_response(),
         (Format::Json, Err(error)) => return Err(error),
-        (Format::Html, Ok(report)) => page(&state, &visitor, Some(report), None).into_response(),
+        (Format::Html, Ok(checked)) => page(&state, &visitor, Some(checked), None).into_response(),
         (
             Format::Html,
             Err(
@@ -70,9 +73,40 @@ pub async fn check(
     })
 }
 
+/// A report, and whether the receipt names this server's keys.
+struct Checked {
+    report: Report,
+    ours: bool,
+}
+
+/// This server's public keys, which every check here trusts.
+fn own_keys(state: &AppState) -> TrustedKeys {
+    TrustedKeys {
+        tsa_chain: Some(state.tsa_chain.to_string()),
+        openpgp_key: Some(state.openpgp_public.to_string()),
+        log_key: Some(state.log.verifier_key().to_owned()),
+    }
+}
+
+/// Whether the receipt names this server's keys: its TSA chain, OpenPGP
+/// fingerprint and (when it has a log entry) log key are this server's.
+fn names_our_keys(state: &AppState, receipt: &Receipt) -> bool {
+    let squeezed = |text: &str| text.split_whitespace().collect::<String>();
+    let fingerprint = state.signers.openpgp.fingerprint();
+    squeezed(&receipt.rfc3161.certificate_chain) == squeezed(&state.tsa_chain)
+        && receipt
+            .openpgp
+            .fingerprint
+            .eq_ignore_ascii_case(&fingerprint)
+        && receipt
+            .log
+            .as_ref()
+            .is_none_or(|log| log.verifier_key.trim() == state.log.verifier_key())
+}
+
 /// Reads the receipt (which must come first), then streams the file through
 /// verification, or, given only a `sha256` field, checks what a hash can show.
-async fn receive(state: &AppState, request: Request) -> Result<Report, AppError> {
+async fn receive(state: &AppState, request: Request) -> Result<Checked, AppError> {
     let request = crate::web::multipart::limit_part_headers(request);
     let mut multipart = Multipart::from_request(request, state).await.map_err(|_| {
         AppError::UnsupportedMediaType(
@@ -114,17 +148,18 @@ async fn receive(state: &AppState, request: Request) -> Result<Report, AppError>
                         FieldError::new("receipt", "Send the receipt before the file.").into(),
                     );
                 };
-                return stream_through_verification(field, receipt).await;
+                let ours = names_our_keys(state, &receipt);
+                let report = stream_through_verification(field, receipt, own_keys(state)).await?;
+                return Ok(Checked { report, ours });
             }
             _ => {}
         }
     }
     match (receipt, sha256) {
-        (Some(receipt), Some(sha256)) => Ok(verification::verify_hash(
-            &sha256,
-            &receipt,
-            &TrustedKeys::default(),
-        )),
+        (Some(receipt), Some(sha256)) => Ok(Checked {
+            ours: names_our_keys(state, &receipt),
+            report: verification::verify_hash(&sha256, &receipt, &own_keys(state)),
+        }),
         (None, _) => Err(FieldError::new("receipt", "Choose the receipt.").into()),
         (Some(_), None) => {
             Err(FieldError::new("file", "Choose the file, or give its SHA-256.").into())
@@ -137,13 +172,12 @@ async fn receive(state: &AppState, request: Request) -> Result<Report, AppError>
 async fn stream_through_verification(
     mut field: Field<'_>,
     receipt: Receipt,
+    keys: TrustedKeys,
 ) -> Result<Report, AppError> {
     let (sender, mut receiver) = tokio::sync::mpsc::channel::<std::io::Result<Bytes>>(8);
     let chunks = futures_util::stream::poll_fn(move |cx| receiver.poll_recv(cx));
     let reader = SyncIoBridge::new(StreamReader::new(chunks));
-    let checks = tokio::task::spawn_blocking(move || {
-        verification::verify(reader, &receipt, &TrustedKeys::default())
-    });
+    let checks = tokio::task::spawn_blocking(move || verification::verify(reader, &receipt, &keys));
     let fed = async {
         while let Some(chunk) = field.chunk().await? {
             if sender.send(Ok(chunk)).await.is_err() {
@@ -167,9 +201,11 @@ fn detail(outcome: &Result<String, String>) -> String {
 fn page(
     state: &AppState,
     visitor: &Visitor,
-    report: Option<Report>,
+    checked: Option<Checked>,
     error: Option<String>,
 ) -> VerifyPage {
+    let foreign = checked.as_ref().is_some_and(|checked| !checked.ours);
+    let report = checked.map(|checked| checked.report);
     let checked = report.is_some();
     let all_hold = report.as_ref().is_some_and(Report::all_hold);
     let not_checked = report
@@ -189,6 +225,7 @@ fn page(
             })
             .collect(),
         checked,
+        foreign,
         all_hold,
         not_checked,
         error,

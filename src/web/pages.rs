@@ -191,6 +191,8 @@ pub struct VerifyPage {
     /// The verdicts, once a file and receipt were checked.
     pub checks: Vec<CheckView>,
     pub checked: bool,
+    /// The receipt names keys other than this server's.
+    pub foreign: bool,
     pub all_hold: bool,
     /// Proofs not checked from what was given ("OpenPGP signature: …").
     pub not_checked: Vec<String>,

@@ -198,6 +198,10 @@ async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
         4,
         "{text}"
     );
+    assert!(
+        text.contains("warning: without --tsa-chain, --openpgp-key, --log-key the keys inside the receipt were trusted"),
+        "{text}"
+    );
     let (ok, text) = verify_cli(
         dir,
         &[
@@ -208,6 +212,19 @@ async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
         ],
     );
     assert!(ok && !text.contains("keys from the receipt"), "{text}");
+    assert!(text.contains("warning: without --log-key "), "{text}");
+    let (ok, text) = verify_cli(
+        dir,
+        &[
+            "--tsa-chain",
+            "tsa-chain.pem",
+            "--openpgp-key",
+            "server.asc",
+            "--log-key",
+            "log.vkey",
+        ],
+    );
+    assert!(ok && !text.contains("warning"), "{text}");
 
     // A tampered file.
     let original = std::fs::read(dir.join("report.pdf")).unwrap();
@@ -460,4 +477,62 @@ async fn post_verify(client: &Client, form: reqwest::multipart::Form) -> reqwest
         .send()
         .await
         .unwrap()
+}
+
+/// A receipt made by another SecureStamp, with keys of its own, is never
+/// shown as this server's proof: `/verify` says it names other keys and its
+/// proofs fail against this server's, while this server's own receipt holds.
+#[tokio::test]
+async fn the_verify_page_checks_receipts_against_this_servers_keys_only() {
+    let here = Database::create(Backend::Sqlite).await.unwrap();
+    let elsewhere = Database::create(Backend::Sqlite).await.unwrap();
+    let (ours, theirs) = (here.spawn().await, elsewhere.spawn().await);
+    let (dir_ours, dir_theirs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    upload_with_proofs(&ours, dir_ours.path()).await;
+    upload_with_proofs(&theirs, dir_theirs.path()).await;
+
+    let client = ours.script();
+    for (dir, issued_here) in [(dir_ours.path(), true), (dir_theirs.path(), false)] {
+        let form = || {
+            reqwest::multipart::Form::new()
+                .part(
+                    "receipt",
+                    reqwest::multipart::Part::bytes(
+                        std::fs::read(dir.join("report.receipt")).unwrap(),
+                    )
+                    .file_name("report.receipt"),
+                )
+                .part(
+                    "file",
+                    reqwest::multipart::Part::bytes(std::fs::read(dir.join("report.pdf")).unwrap())
+                        .file_name("report.pdf"),
+                )
+        };
+        let answer: Value = post_verify(&client, form()).await.json().await.unwrap();
+        assert_eq!(answer["issued_by_this_server"], issued_here, "{answer}");
+        assert_eq!(answer["all_hold"], issued_here, "{answer}");
+        if !issued_here {
+            let failed: Vec<&str> = answer["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|check| check["holds"] == false)
+                .map(|check| check["proof"].as_str().unwrap())
+                .collect();
+            assert!(
+                failed.len() >= 3,
+                "the token, the signature and the log entry: {answer}"
+            );
+        }
+        let page = post_verify(&ours.browser(), form())
+            .await
+            .text()
+            .await
+            .unwrap();
+        assert_eq!(
+            page.contains("Not made by this server"),
+            !issued_here,
+            "{page}"
+        );
+    }
 }
