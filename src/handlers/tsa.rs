@@ -60,12 +60,16 @@ pub async fn stamp(
         Ok(body) => respond(&state, peer, &uri, &headers, &body).await,
         Err(error) => Err(error),
     };
-    let mut response = answer.unwrap_or_else(refused);
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/timestamp-reply"),
-    );
-    response
+    match answer {
+        Ok(mut response) => {
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/timestamp-reply"),
+            );
+            response
+        }
+        Err(error) => refused(error),
+    }
 }
 
 /// The granted or rejected reply to one request.
@@ -111,8 +115,8 @@ async fn respond(
 /// An error as a TSA client reads it: its HTTP status and headers (such as
 /// `Retry-After`), with a `rejection` reply saying why as the body, in place
 /// of the JSON that would otherwise become a page for a client that accepts
-/// any type.
-fn refused(error: AppError) -> Response {
+/// any type. Also for the layers in front (the database circuit).
+pub fn refused(error: AppError) -> Response {
     let failure = match error.status() {
         status if status.is_server_error() => Failure::SystemFailure,
         StatusCode::PAYLOAD_TOO_LARGE | StatusCode::BAD_REQUEST => Failure::BadDataFormat,
@@ -122,6 +126,10 @@ fn refused(error: AppError) -> Response {
     let mut response = error.into_response();
     response.extensions_mut().remove::<ErrorInfo>();
     response.headers_mut().remove(header::CONTENT_LENGTH);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/timestamp-reply"),
+    );
     *response.body_mut() = Body::from(reply);
     response
 }

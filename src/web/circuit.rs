@@ -20,7 +20,12 @@ fn needs_database(path: &str) -> bool {
 }
 
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    if state.circuit.is_open() && needs_database(request.uri().path()) {
+    let path = request.uri().path();
+    if state.circuit.is_open() && needs_database(path) {
+        // A TSA client reads a time-stamp reply, whatever the status.
+        if path == "/tsa" {
+            return crate::handlers::tsa::refused(AppError::DatabaseDown);
+        }
         return AppError::DatabaseDown.into_response();
     }
     let response = next.run(request).await;

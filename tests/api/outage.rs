@@ -57,6 +57,21 @@ async fn while_the_database_is_down_requests_fail_fast_and_recover_by_themselves
     for path in ["/healthz", "/keys/openpgp.asc", "/static/style.css"] {
         assert_eq!(script.get(path).await.status(), StatusCode::OK, "{path}");
     }
+    // A time-stamp client gets a time-stamp reply, not a page.
+    let stamp = reqwest::Client::new()
+        .post(app.url("/tsa"))
+        .header("content-type", "application/timestamp-query")
+        .header("accept", "*/*")
+        .body(vec![0x30, 0x00])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stamp.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(
+        stamp.headers()["content-type"],
+        "application/timestamp-reply"
+    );
+    assert_eq!(stamp.headers()["retry-after"], "1");
     assert_eq!(
         script.get("/readyz").await.status(),
         StatusCode::SERVICE_UNAVAILABLE
