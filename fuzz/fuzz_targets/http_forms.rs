@@ -6,9 +6,11 @@
 //! Run with `cargo fuzz run http_forms`.
 #![no_main]
 
+use std::net::SocketAddr;
 use std::sync::LazyLock;
 
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode};
 use libfuzzer_sys::fuzz_target;
 use securestamp::auth::tokens::ApiTokenSecret;
@@ -75,7 +77,11 @@ fuzz_target!(|input: &[u8]| {
     if upload {
         request = request.header("authorization", format!("Bearer {}", harness.token));
     }
-    let request = request.body(Body::from(body.to_vec())).unwrap();
+    let mut request = request.body(Body::from(body.to_vec())).unwrap();
+    // What the connection loop records for every connection.
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 40000))));
     let (status, answer) = harness.runtime.block_on(async {
         let response = harness.router.clone().oneshot(request).await.unwrap();
         let status = response.status();

@@ -94,6 +94,17 @@ on_every_database! {
     }
 }
 
+/// The options that pin every key to the server's published ones, as saved
+/// by [`upload_with_proofs`].
+const PINNED: [&str; 6] = [
+    "--tsa-chain",
+    "tsa-chain.pem",
+    "--openpgp-key",
+    "server.asc",
+    "--log-key",
+    "log.vkey",
+];
+
 fn verify_cli(dir: &Path, extra: &[&str]) -> (bool, String) {
     tool(
         dir,
@@ -119,17 +130,7 @@ async fn keys_kept_encrypted_open_in_openssl_with_the_passphrase_and_sign_as_bef
     let dir = tempfile::tempdir().unwrap();
     let dir = dir.path();
     upload_with_proofs(&app, dir).await;
-    let (ok, text) = verify_cli(
-        dir,
-        &[
-            "--tsa-chain",
-            "tsa-chain.pem",
-            "--openpgp-key",
-            "server.asc",
-            "--log-key",
-            "log.vkey",
-        ],
-    );
+    let (ok, text) = verify_cli(dir, &PINNED);
     assert!(ok, "{text}");
 
     let keys = db.data_dir().join("keys");
@@ -213,17 +214,7 @@ async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
     );
     assert!(ok && !text.contains("keys from the receipt"), "{text}");
     assert!(text.contains("warning: without --log-key "), "{text}");
-    let (ok, text) = verify_cli(
-        dir,
-        &[
-            "--tsa-chain",
-            "tsa-chain.pem",
-            "--openpgp-key",
-            "server.asc",
-            "--log-key",
-            "log.vkey",
-        ],
-    );
+    let (ok, text) = verify_cli(dir, &PINNED);
     assert!(ok && !text.contains("warning"), "{text}");
 
     // A tampered file.
