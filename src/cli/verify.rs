@@ -24,6 +24,22 @@ pub struct Opts {
     /// as served at /keys/log.vkey) instead of the copy in the receipt.
     #[arg(long, value_name = "VKEY")]
     log_key: Option<PathBuf>,
+    /// Trust the keys this SecureStamp server publishes (at URL/keys/…), fetched
+    /// now: the receipt must then have been made by that server.
+    #[arg(long, value_name = "URL", conflicts_with_all = ["tsa_chain", "openpgp_key", "log_key"])]
+    server: Option<String>,
+}
+
+/// The keys `server` publishes, fetched through the log monitor's client
+/// (which takes proxies from `ALL_PROXY`/`HTTPS_PROXY`, for onion services).
+fn published_keys(server: &str) -> anyhow::Result<TrustedKeys> {
+    let server = server.trim_end_matches('/');
+    let remote = crate::cli::log::remote::Remote::new(format!("{server}/log"));
+    Ok(TrustedKeys {
+        tsa_chain: Some(remote.text(&format!("{server}/keys/tsa-chain.pem"))?),
+        openpgp_key: Some(remote.text(&format!("{server}/keys/openpgp.asc"))?),
+        log_key: Some(remote.published_key()?),
+    })
 }
 
 /// Prints one line per proof; the error (exit status 1) says how many failed.
@@ -38,10 +54,13 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
             .map(|p| read(p).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()))
             .transpose()
     };
-    let keys = TrustedKeys {
-        tsa_chain: text(&opts.tsa_chain)?,
-        openpgp_key: text(&opts.openpgp_key)?,
-        log_key: text(&opts.log_key)?,
+    let keys = match &opts.server {
+        Some(server) => published_keys(server)?,
+        None => TrustedKeys {
+            tsa_chain: text(&opts.tsa_chain)?,
+            openpgp_key: text(&opts.openpgp_key)?,
+            log_key: text(&opts.log_key)?,
+        },
     };
     let file = std::fs::File::open(&opts.file)
         .with_context(|| format!("cannot open {}", opts.file.display()))?;
@@ -66,7 +85,7 @@ pub fn run(opts: Opts) -> anyhow::Result<()> {
     .collect();
     if !unpinned.is_empty() {
         eprintln!(
-            "warning: without {} the keys inside the receipt were trusted: this shows that the receipt is consistent, not who made it. Give the keys you trust, as the server publishes them at /keys/tsa-chain.pem, /keys/openpgp.asc and /keys/log.vkey.",
+            "warning: without {} the keys inside the receipt were trusted: this shows that the receipt is consistent, not who made it. Give the keys you trust, or --server URL to trust those the server publishes at /keys/.",
             unpinned.join(", ")
         );
     }

@@ -216,6 +216,15 @@ async fn securestamp_verify_accepts_the_genuine_file_and_nothing_else() {
     assert!(text.contains("warning: without --log-key "), "{text}");
     let (ok, text) = verify_cli(dir, &PINNED);
     assert!(ok && !text.contains("warning"), "{text}");
+    // The keys the server publishes, fetched by the command itself.
+    let (server, at) = (app.url(""), dir.to_owned());
+    let (ok, text) = tokio::task::spawn_blocking(move || verify_cli(&at, &["--server", &server]))
+        .await
+        .unwrap();
+    assert!(
+        ok && !text.contains("warning") && !text.contains("from the receipt"),
+        "{text}"
+    );
 
     // A tampered file.
     let original = std::fs::read(dir.join("report.pdf")).unwrap();

@@ -14,7 +14,7 @@
 //! that first appears after a run but states a time well before it is
 //! reported as late: the log exists to make a stamp dated back visible.
 
-mod remote;
+pub(crate) mod remote;
 mod state;
 
 use std::path::{Path, PathBuf};

@@ -141,7 +141,7 @@ impl Remote {
             .with_context(|| format!("cannot read {url}"))
     }
 
-    fn text(&self, url: &str) -> anyhow::Result<String> {
+    pub fn text(&self, url: &str) -> anyhow::Result<String> {
         String::from_utf8(self.bytes(url)?).map_err(|_| anyhow!("{url} is not UTF-8 text"))
     }
 }
