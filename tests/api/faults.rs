@@ -8,6 +8,7 @@
 use reqwest::StatusCode;
 
 use crate::helpers::{Backend, Database, in_ci};
+use crate::private_postgres::PrivatePostgres;
 
 const SMALL_FS: &str = "SECURESTAMP_TEST_SMALL_FS";
 
@@ -40,11 +41,22 @@ enum OnSmallDisk {
     Database,
     /// `UPLOAD_FOLDER`; the database elsewhere.
     Contents,
+    /// The whole cluster of a PostgreSQL server of the test's own (write-ahead
+    /// log and all); `DATA_DIR` and contents elsewhere.
+    PostgresCluster,
 }
 
 #[tokio::test]
 async fn a_full_database_disk_refuses_uploads_and_loses_none_it_acknowledged() {
     fill_up(OnSmallDisk::Database).await;
+}
+
+/// PostgreSQL answers a full disk with `disk_full` (or, where its write-ahead
+/// log cannot grow, by restarting): either way the upload is refused, nothing
+/// it acknowledged is lost, and it takes uploads again once there is room.
+#[tokio::test]
+async fn a_full_postgresql_disk_refuses_uploads_and_loses_none_it_acknowledged() {
+    fill_up(OnSmallDisk::PostgresCluster).await;
 }
 
 #[tokio::test]
@@ -59,9 +71,6 @@ async fn fill_up(small: OnSmallDisk) {
     let Some(root) = small_fs() else {
         return;
     };
-    let Some(db) = Database::create(Backend::Sqlite).await else {
-        return;
-    };
     let _alone = SMALL_FS_IN_USE.lock().await;
     let dir = tempfile::tempdir_in(&root).expect("a folder on the small filesystem");
     // The rest goes to the big disk, and everything outlives the first server.
@@ -69,12 +78,26 @@ async fn fill_up(small: OnSmallDisk) {
     let (state, contents) = match small {
         OnSmallDisk::Database => (dir.path(), big.path()),
         OnSmallDisk::Contents => (big.path(), dir.path()),
+        OnSmallDisk::PostgresCluster => (big.path(), big.path()),
     };
-    let url = format!("sqlite:{}", state.join("db.sqlite3").display());
+    let mut _postgres = None;
+    let db = if small == OnSmallDisk::PostgresCluster {
+        // In the filesystem's root: the cluster's own folder is the postgres
+        // user's, and `dir` is not open to it.
+        let Some(cluster) = PrivatePostgres::start_in(&root) else {
+            return;
+        };
+        let db = Database::existing(Backend::Postgres, cluster.url());
+        _postgres = Some(cluster);
+        db
+    } else {
+        let url = format!("sqlite:{}", state.join("db.sqlite3").display());
+        Database::existing(Backend::Sqlite, url)
+    };
     let data = state.join("data").display().to_string();
     let uploads = contents.join("uploads").display().to_string();
     let vars = [
-        ("DATABASE_URL", url.as_str()),
+        ("DATABASE_URL", db.url.as_str()),
         ("DATA_DIR", data.as_str()),
         ("UPLOAD_FOLDER", uploads.as_str()),
     ];
@@ -106,6 +129,18 @@ async fn fill_up(small: OnSmallDisk) {
                     break;
                 }
             }
+            // PostgreSQL that cannot grow its write-ahead log stops and
+            // restarts its sessions (a PANIC): the database is away a moment.
+            StatusCode::SERVICE_UNAVAILABLE if small == OnSmallDisk::PostgresCluster => {
+                let json: serde_json::Value = response.json().await.unwrap();
+                assert_eq!(json["error"]["code"], "service_unavailable");
+                eprintln!("upload {i}: 503");
+                refused += 1;
+                if refused == 5 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
             other => panic!(
                 "upload {i} answered {other}: {}",
                 response.text().await.unwrap()
@@ -114,6 +149,19 @@ async fn fill_up(small: OnSmallDisk) {
     }
     assert_eq!(refused, 5, "the disk never filled");
     assert!(!acknowledged.is_empty());
+    eprintln!(
+        "{} uploads acknowledged before the disk filled",
+        acknowledged.len()
+    );
+    if small == OnSmallDisk::PostgresCluster {
+        // Should PostgreSQL have restarted its sessions, it takes a moment.
+        for _ in 0..30 {
+            if script.get("/readyz").await.status() == StatusCode::OK {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    }
     // Reads go on while the disk is full, and no refused upload left bytes behind.
     let (first, body) = &acknowledged[0];
     let page = script.get(&format!("/files/{first}")).await;

@@ -24,6 +24,13 @@ impl PrivatePostgres {
     /// A new cluster, started; `None` (with a note) where PostgreSQL's
     /// server programs are missing off CI.
     pub fn start() -> Option<PrivatePostgres> {
+        PrivatePostgres::start_in(&std::env::temp_dir())
+    }
+
+    /// A new cluster in a folder under `parent` (e.g. on a small disk to
+    /// fill), with small write-ahead log segments so that its files stay few
+    /// and small; started.
+    pub fn start_in(parent: &Path) -> Option<PrivatePostgres> {
         let Some(bin) = server_programs() else {
             assert!(
                 !in_ci(),
@@ -32,7 +39,7 @@ impl PrivatePostgres {
             eprintln!("skipped: PostgreSQL's initdb and pg_ctl are not installed");
             return None;
         };
-        let dir = tempfile::tempdir().expect("a folder for the cluster");
+        let dir = tempfile::tempdir_in(parent).expect("a folder for the cluster");
         let owner = running_as_root().then(postgres_user);
         if let Some((uid, gid)) = owner {
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).expect("chown the cluster");
@@ -59,6 +66,7 @@ impl PrivatePostgres {
                 "-E",
                 "UTF8",
                 "--no-sync",
+                "--wal-segsize=1",
             ],
         );
         postgres.resume();
@@ -82,7 +90,7 @@ impl PrivatePostgres {
     /// Starts the (stopped) server again and waits until it accepts connections.
     pub fn resume(&self) {
         let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1",
+            "-p {} -k {} -c listen_addresses=127.0.0.1 -c min_wal_size=4MB -c max_wal_size=16MB",
             self.port,
             self.dir.path().display()
         );
