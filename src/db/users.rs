@@ -80,15 +80,32 @@ async fn find_clash(
 }
 
 /// The account a sign-in names: by email when the name contains `@`
-/// (usernames cannot), by username otherwise; case does not matter.
+/// (usernames cannot), by username otherwise; case does not matter, nor
+/// does the Unicode form of a username.
 pub async fn find_by_login(db: &DatabaseConnection, login: &str) -> Result<Option<User>, DbErr> {
-    let key = login.trim().to_lowercase();
-    let column = if key.contains('@') {
-        users::Column::EmailKey
-    } else {
-        users::Column::UsernameKey
-    };
-    Users::find().filter(column.eq(key)).one(db).await
+    let lower = login.trim().to_lowercase();
+    if lower.contains('@') {
+        return Users::find()
+            .filter(users::Column::EmailKey.eq(lower))
+            .one(db)
+            .await;
+    }
+    let key = Username::key_of(login);
+    let found = Users::find()
+        .filter(users::Column::UsernameKey.eq(key.as_str()))
+        .one(db)
+        .await?;
+    // Names kept before keys were normalised have their plain lower case
+    // as key; beyond ASCII that may differ.
+    match found {
+        None if key != lower => {
+            Users::find()
+                .filter(users::Column::UsernameKey.eq(lower))
+                .one(db)
+                .await
+        }
+        found => Ok(found),
+    }
 }
 
 /// Replaces a user's password hash (after an upgrade of its scheme).

@@ -5,9 +5,19 @@ use std::fmt;
 use super::FieldError;
 use crate::secret::Secret;
 
-/// A user name: 3–80 characters, no whitespace, control characters or `@`
-/// (so that "username or email" at login is never ambiguous). Case is kept
-/// for display; [`Username::key`] is what uniqueness and look-ups use.
+/// A user name: 3–80 characters in Unicode's NFKC form, no whitespace,
+/// control characters or `@` (so that "username or email" at login is never
+/// ambiguous). Case is kept for display; [`Username::key`] is what uniqueness
+/// and look-ups use.
+///
+/// A name must not pass for another: compatibility forms (fullwidth `ａ`,
+/// ligatures) and composed or decomposed accents become one form (NFKC) before
+/// anything else, so `ａlice` is `alice`; beyond ASCII, every character must
+/// be one Unicode recommends for identifiers (UTS #39's General Security
+/// Profile, which leaves out blank-looking fillers such as U+3164 and U+2800),
+/// and the letters must come from one script (or a combination that writing
+/// systems use, such as Han with Kana), so that a Cyrillic `а` cannot stand in
+/// a Latin name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Username(String);
 
@@ -15,7 +25,12 @@ impl Username {
     pub const MAX_CHARS: usize = 80;
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
-        let value = raw.trim();
+        use unicode_normalization::UnicodeNormalization;
+        use unicode_security::{
+            GeneralSecurityProfile, RestrictionLevel, RestrictionLevelDetection,
+        };
+
+        let value: String = raw.trim().nfkc().collect();
         let count = value.chars().count();
         let invalid = |message: &str| Err(FieldError::new("username", message));
         if count < 3 {
@@ -33,7 +48,28 @@ impl Username {
         if value.contains('@') {
             return invalid("Username cannot contain @.");
         }
-        Ok(Username(value.to_owned()))
+        if !value.is_ascii() {
+            // ASCII punctuation stays allowed, as it always was; the rest is
+            // judged without it, since it belongs to no script.
+            if value
+                .chars()
+                .any(|c| !c.is_ascii() && !c.identifier_allowed())
+            {
+                return invalid(
+                    "Username can only use letters, digits and ASCII punctuation: some characters in it look blank or like others.",
+                );
+            }
+            let letters: String = value
+                .chars()
+                .filter(|c| !c.is_ascii_punctuation())
+                .collect();
+            if !letters.check_restriction_level(RestrictionLevel::HighlyRestrictive) {
+                return invalid(
+                    "Username cannot mix alphabets (such as Latin and Cyrillic letters that look alike).",
+                );
+            }
+        }
+        Ok(Username(value))
     }
 
     pub fn as_str(&self) -> &str {
@@ -42,7 +78,15 @@ impl Username {
 
     /// The case-folded form that makes `Alice` and `alice` the same account on every database.
     pub fn key(&self) -> String {
-        self.0.to_lowercase()
+        Username::key_of(&self.0)
+    }
+
+    /// The key a sign-in's name is looked up by: NFKC with Unicode case
+    /// folding (NFKC_Casefold), which for ASCII is lower case.
+    pub fn key_of(name: &str) -> String {
+        use unicode_normalization::UnicodeNormalization;
+        let folded = caseless::default_case_fold_str(&name.trim().nfkc().collect::<String>());
+        folded.nfkc().collect()
     }
 }
 
@@ -175,6 +219,45 @@ mod tests {
             assert!(Username::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Username::parse(&"é".repeat(80)).is_ok());
+    }
+
+    #[test]
+    fn usernames_that_would_pass_for_others_are_one_name_or_refused() {
+        let alice = Username::parse("alice").unwrap().key();
+        // Compatibility forms and other cases are the same name.
+        for same in ["ａｌｉｃｅ", "ALICE", "Alice"] {
+            assert_eq!(Username::parse(same).unwrap().key(), alice, "{same:?}");
+        }
+        // Composed and decomposed accents, and case folding beyond ASCII.
+        let composed = Username::parse("Zo\u{eb}").unwrap();
+        let decomposed = Username::parse("Zoe\u{308}").unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(
+            Username::parse("STRASSE").unwrap().key(),
+            Username::parse("straße").unwrap().key()
+        );
+        // A Cyrillic а in a Latin name; blank-looking fillers.
+        for bad in [
+            "\u{430}lice",
+            "ali\u{441}e",
+            "\u{3164}\u{3164}\u{3164}",
+            "\u{2800}\u{2800}\u{2800}",
+            "ab\u{3164}",
+            "x\u{115F}yz",
+        ] {
+            assert!(Username::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+        // Names in one script, or in combinations writing systems use, stay welcome.
+        for good in [
+            "алиса",
+            "Ζωή-2",
+            "山田たろう",
+            "김민준",
+            "José_Ñúñez",
+            "O'Brien\";--",
+        ] {
+            assert!(Username::parse(good).is_ok(), "{good:?} should be accepted");
+        }
     }
 
     #[test]
