@@ -24,8 +24,9 @@ async fn main() {
     let started = Instant::now();
     let mut verified = 0u32;
     while started.elapsed() < run_for {
+        let place = hasher.place().expect("the worker is free");
         let verdict = hasher
-            .verify(&password, Some(stored.clone()))
+            .verify(place, &password, Some(stored.clone()))
             .await
             .expect("the worker answers");
         assert_eq!(verdict, Verdict::Accepted);

@@ -46,33 +46,51 @@ pub async fn sign_in(
 
 /// The account whose password this is, under the failure throttle; a
 /// legacy hash that verified is replaced by Argon2id.
+///
+/// Each attempt takes its place in the throttle before its password is
+/// checked, so that attempts sent all at once are counted as they arrive:
+/// never more than the limit of them is checked, however many race. The
+/// place is handed back when the password was right, or when it could not
+/// be checked. A crowd too large for the password workers is refused before
+/// it is counted.
 async fn check_password(
     state: &AppState,
     login: &str,
     password: &Password,
 ) -> Result<User, AppError> {
     let now = unix_now();
-    let throttle_key = login.to_lowercase();
-    if SIGN_IN_FAILURES
-        .exceeded(&state.db, &throttle_key, now)
+    let account = db::users::find_by_login(&state.db, login).await?;
+    // One allowance per account, whether it is named by username or email.
+    let throttle_key = match &account {
+        Some(account) => format!("account:{}", account.id),
+        None => format!("name:{}", login.trim().to_lowercase()),
+    };
+    // A place at the password workers first: refusing a crowd costs nothing.
+    let place = state.passwords.place()?;
+    if !SIGN_IN_FAILURES
+        .reserve(&state.db, &throttle_key, now)
         .await?
     {
-        tracing::warn!("sign-in refused: too many failures for this name");
+        tracing::warn!("sign-in refused: too many failures for this account");
         return Err(AppError::RateLimited {
             retry_after: SIGN_IN_FAILURES.retry_after(now),
         });
     }
-    let account = db::users::find_by_login(&state.db, login).await?;
     let stored = account.as_ref().map(|user| user.password_hash.clone());
     // Same work and the same answer whether the account is unknown or the password wrong.
-    let verdict = state.passwords.verify(password, stored).await?;
+    let verdict = match state.passwords.verify(place, password, stored).await {
+        Ok(verdict) => verdict,
+        Err(error) => {
+            SIGN_IN_FAILURES
+                .release(&state.db, &throttle_key, now)
+                .await?;
+            return Err(error.into());
+        }
+    };
     let account = match (verdict, account) {
         (Verdict::Accepted | Verdict::AcceptedNeedsRehash, Some(account)) => account,
         _ => {
             tracing::info!("sign-in refused");
-            SIGN_IN_FAILURES
-                .record(&state.db, &throttle_key, now)
-                .await?;
             return Err(AppError::InvalidCredentials);
         }
     };

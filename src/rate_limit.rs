@@ -12,9 +12,10 @@ pub struct Limit {
     pub window: i64,
 }
 
-/// Failed sign-ins per account name: ten in fifteen minutes, then the account
-/// name is refused (429) until the window ends. Counted whether or not the
-/// account exists, so the limit reveals nothing about which names are taken.
+/// Failed sign-ins per account (by username and email alike; per name where
+/// no account has it): ten in fifteen minutes, then it is refused (429)
+/// until the window ends. Counted whether or not the account exists, so the
+/// limit reveals nothing about which names are taken.
 pub const SIGN_IN_FAILURES: Limit = Limit {
     name: "sign-in-failures",
     max: 10,
@@ -36,23 +37,28 @@ impl Limit {
         u64::try_from(self.window - now.rem_euclid(self.window)).unwrap_or(1)
     }
 
-    /// Whether `key` has used up this window's allowance.
-    pub async fn exceeded(
+    /// Takes one of this window's places for `key`: `false` when they were
+    /// all taken already (then nothing is taken). The count and the check are
+    /// one step, so attempts that race are counted one by one.
+    pub async fn reserve(
         &self,
         db: &DatabaseConnection,
         key: &str,
         now: i64,
     ) -> Result<bool, DbErr> {
-        Ok(
-            crate::db::rate_limits::hits(db, &self.bucket(key), now, self.window).await?
-                >= self.max,
-        )
+        let bucket = self.bucket(key);
+        let hits = crate::db::rate_limits::hit(db, &bucket, now, self.window).await?;
+        if hits > self.max {
+            crate::db::rate_limits::unhit(db, &bucket, now, self.window).await?;
+            return Ok(false);
+        }
+        Ok(true)
     }
 
-    pub async fn record(&self, db: &DatabaseConnection, key: &str, now: i64) -> Result<(), DbErr> {
-        crate::db::rate_limits::hit(db, &self.bucket(key), now, self.window)
-            .await
-            .map(drop)
+    /// Gives back a place taken by [`Limit::reserve`] for an attempt that
+    /// was never made.
+    pub async fn release(&self, db: &DatabaseConnection, key: &str, now: i64) -> Result<(), DbErr> {
+        crate::db::rate_limits::unhit(db, &self.bucket(key), now, self.window).await
     }
 
     pub async fn reset(&self, db: &DatabaseConnection, key: &str) -> Result<(), DbErr> {

@@ -86,6 +86,9 @@ type Job = Box<dyn FnOnce(&mut Memory) + Send>;
 #[derive(Clone)]
 pub struct PasswordHasher {
     jobs: flume::Sender<Job>,
+    /// One per worker and per place in the queue: a job is queued only with
+    /// one, so the queue never overflows and a refusal costs nothing.
+    places: Arc<tokio::sync::Semaphore>,
     /// A real hash of a random password, verified when the user does not exist.
     dummy: Arc<str>,
 }
@@ -111,21 +114,39 @@ impl PasswordHasher {
         }
         Ok(PasswordHasher {
             jobs,
+            places: Arc::new(tokio::sync::Semaphore::new(limits.workers + limits.queue)),
             dummy: dummy.into(),
         })
+    }
+
+    /// A place at the workers for one hash, or [`HashError::Busy`] at once
+    /// when every worker and every place in the queue is taken. A sign-in
+    /// takes its place before it spends anything else (such as a write to the
+    /// throttle) on an attempt.
+    pub fn place(&self) -> Result<Place, HashError> {
+        self.places
+            .clone()
+            .try_acquire_owned()
+            .map(|permit| Place { _permit: permit })
+            .map_err(|_| HashError::Busy)
     }
 
     /// The PHC string (`$argon2id$v=19$m=19456,t=2,p=1$…`) to store.
     pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
         let password = password.clone();
-        self.run(move |memory| hash_argon2(memory, password.expose().as_bytes()))
-            .await
+        let place = self.place()?;
+        self.run(place, move |memory| {
+            hash_argon2(memory, password.expose().as_bytes())
+        })
+        .await
     }
 
     /// Checks `password` against `stored`, or against the dummy hash when there
     /// is no such user, so both cases take the same time and are refused.
+    /// `place` is the one taken for it with [`PasswordHasher::place`].
     pub async fn verify(
         &self,
+        place: Place,
         password: &Password,
         stored: Option<String>,
     ) -> Result<Verdict, HashError> {
@@ -133,7 +154,7 @@ impl PasswordHasher {
         let exists = stored.is_some();
         let stored: Arc<str> = stored.map_or_else(|| self.dummy.clone(), Arc::from);
         let verdict = self
-            .run(move |memory| {
+            .run(place, move |memory| {
                 let password = password.expose();
                 if legacy_hash::is_legacy(&stored) {
                     return match legacy_hash::verify(password, &stored) {
@@ -147,13 +168,16 @@ impl PasswordHasher {
         Ok(if exists { verdict } else { Verdict::Refused })
     }
 
-    /// Queues `work` for a worker, or refuses at once if the queue is full.
+    /// Queues `work` for a worker in the place taken for it, which is given
+    /// back when the work is done (or skipped).
     async fn run<T: Send + 'static>(
         &self,
+        place: Place,
         work: impl FnOnce(&mut Memory) -> T + Send + 'static,
     ) -> Result<T, HashError> {
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |memory| {
+            let _place = place;
             // The visitor may have gone while this waited: skip the work.
             if !reply.is_closed() {
                 let _ = reply.send(work(memory));
@@ -165,6 +189,12 @@ impl PasswordHasher {
         })?;
         answer.await.map_err(|_| HashError::Stopped)
     }
+}
+
+/// A place at the password workers ([`PasswordHasher::place`]), given back
+/// when dropped.
+pub struct Place {
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 /// A worker's loop: jobs until every sender is gone, with the memory freed
@@ -287,6 +317,17 @@ fn verify_argon2(memory: &mut Memory, password: &[u8], stored: &str) -> Verdict 
 mod tests {
     use super::*;
 
+    impl PasswordHasher {
+        /// [`PasswordHasher::verify`] in a place of its own.
+        async fn check(
+            &self,
+            password: &Password,
+            stored: Option<String>,
+        ) -> Result<Verdict, HashError> {
+            self.verify(self.place()?, password, stored).await
+        }
+    }
+
     async fn hasher() -> PasswordHasher {
         PasswordHasher::start(HashingLimits {
             workers: 2,
@@ -305,14 +346,11 @@ mod tests {
             stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{stored}"
         );
-        let verdict = hasher
-            .verify(&password, Some(stored.clone()))
-            .await
-            .unwrap();
+        let verdict = hasher.check(&password, Some(stored.clone())).await.unwrap();
         assert_eq!(verdict, Verdict::Accepted);
         let wrong = Password::parse_new("battery staple".into()).unwrap();
         assert_eq!(
-            hasher.verify(&wrong, Some(stored)).await.unwrap(),
+            hasher.check(&wrong, Some(stored)).await.unwrap(),
             Verdict::Refused
         );
     }
@@ -328,7 +366,7 @@ mod tests {
         assert!(library.verify_password(b"correct horse", &parsed).is_ok());
         let theirs = library.hash_password(b"correct horse").unwrap().to_string();
         assert_eq!(
-            hasher.verify(&password, Some(theirs)).await.unwrap(),
+            hasher.check(&password, Some(theirs)).await.unwrap(),
             Verdict::Accepted
         );
     }
@@ -344,13 +382,13 @@ mod tests {
             .unwrap()
             .to_string();
         assert_eq!(
-            hasher.verify(&password, Some(stored)).await.unwrap(),
+            hasher.check(&password, Some(stored)).await.unwrap(),
             Verdict::AcceptedNeedsRehash
         );
         let huge = "$argon2id$v=19$m=4194304,t=2,p=1$c2FsdHNhbHRzYWx0$\
                     AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
         assert_eq!(
-            hasher.verify(&password, Some(huge.into())).await.unwrap(),
+            hasher.check(&password, Some(huge.into())).await.unwrap(),
             Verdict::Refused,
             "a row asking for 4 GiB is refused, not computed"
         );
@@ -361,14 +399,11 @@ mod tests {
         let hasher = hasher().await;
         let password = Password::parse_new("whatever it is".into()).unwrap();
         assert_eq!(
-            hasher.verify(&password, None).await.unwrap(),
+            hasher.check(&password, None).await.unwrap(),
             Verdict::Refused
         );
         for foreign in ["pbkdf2:sha256:1$x$y", "md5:whatever", ""] {
-            let verdict = hasher
-                .verify(&password, Some(foreign.into()))
-                .await
-                .unwrap();
+            let verdict = hasher.check(&password, Some(foreign.into())).await.unwrap();
             assert_eq!(verdict, Verdict::Refused, "{foreign}");
         }
     }
@@ -379,11 +414,11 @@ mod tests {
         let password = Password::parse_attempt("correct horse".into()).unwrap();
         let stored = "pbkdf2:sha256:1000$saltsaltsalt1234$\
                       c3bfd9f93b4a7b6ef4eb3898aa7b46584a72c32701847460b4b20dfa19270c64";
-        let verdict = hasher.verify(&password, Some(stored.into())).await.unwrap();
+        let verdict = hasher.check(&password, Some(stored.into())).await.unwrap();
         assert_eq!(verdict, Verdict::AcceptedNeedsRehash);
         let wrong = Password::parse_attempt("wrong horse".into()).unwrap();
         assert_eq!(
-            hasher.verify(&wrong, Some(stored.into())).await.unwrap(),
+            hasher.check(&wrong, Some(stored.into())).await.unwrap(),
             Verdict::Refused
         );
     }
@@ -398,7 +433,7 @@ mod tests {
         .unwrap();
         let password = Password::parse_new("correct horse".into()).unwrap();
         let stored = hasher.hash(&password).await.unwrap();
-        let attempts = (0..6).map(|_| hasher.verify(&password, Some(stored.clone())));
+        let attempts = (0..6).map(|_| hasher.check(&password, Some(stored.clone())));
         let outcomes = futures_util::future::join_all(attempts).await;
         let busy = outcomes
             .iter()
@@ -413,7 +448,7 @@ mod tests {
         assert_eq!(accepted + busy, 6, "{outcomes:?}");
         assert!((1..=2).contains(&accepted), "{outcomes:?}");
         assert_eq!(
-            hasher.verify(&password, Some(stored)).await.unwrap(),
+            hasher.check(&password, Some(stored)).await.unwrap(),
             Verdict::Accepted
         );
     }

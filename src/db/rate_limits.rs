@@ -37,6 +37,23 @@ pub async fn hit(
     hits(db, bucket, now, window).await
 }
 
+/// Takes back one hit counted in the current window (an attempt refused or
+/// never made).
+pub async fn unhit(
+    db: &DatabaseConnection,
+    bucket: &str,
+    now: i64,
+    window: i64,
+) -> Result<(), DbErr> {
+    let backend = db.get_database_backend();
+    let start = window_start(now, window);
+    let update = "UPDATE rate_limits SET hits = hits - 1 \
+                  WHERE bucket = ? AND window_start = ? AND hits > 0";
+    db.execute_raw(raw(backend, update, [bucket.into(), start.into()]))
+        .await?;
+    Ok(())
+}
+
 /// The hits in the current window, without counting one.
 pub async fn hits(
     db: &DatabaseConnection,

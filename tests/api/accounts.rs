@@ -188,6 +188,119 @@ on_every_database! {
     }
 }
 
+on_every_database! {
+    async fn guesses_sent_all_at_once_are_counted_before_any_is_checked(db) {
+        let app = db.spawn().await;
+        let script = app.script();
+        let csrf = script.csrf("/auth/login").await;
+        script
+            .post_json("/auth/register", &csrf, json!({"username": "rita", "email": "rita@example.com", "password": "the right one"}))
+            .await;
+        let guess = json!({"username": "rita", "password": "a wrong one"});
+        let guesses = (0..60).map(|_| script.post_json("/auth/login", &csrf, guess.clone()));
+        let answers = futures_util::future::join_all(guesses).await;
+        let mut checked = 0;
+        for answer in answers {
+            match answer.status() {
+                StatusCode::UNAUTHORIZED => checked += 1,
+                // Refused unchecked: the limit, or hashing workers too busy.
+                StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE => {}
+                other => panic!("a guess got {other}"),
+            }
+        }
+        assert!(checked <= 10, "{checked} guesses were checked, the limit is 10");
+        // Whatever was not checked for being busy may still be tried.
+        for _ in checked..10 {
+            let wrong = script.post_json("/auth/login", &csrf, guess.clone()).await;
+            assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        }
+        let right = json!({"username": "rita", "password": "the right one"});
+        let limited = script.post_json("/auth/login", &csrf, right).await;
+        assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "even the right password waits");
+        assert_eq!(db.count("sessions").await, 0);
+    }
+}
+
+on_every_database! {
+    async fn username_and_email_share_one_allowance(db) {
+        let app = db.spawn().await;
+        let script = app.script();
+        let csrf = script.csrf("/auth/login").await;
+        script
+            .post_json("/auth/register", &csrf, json!({"username": "sara", "email": "sara@example.com", "password": "the right one"}))
+            .await;
+        for login in ["sara", "SARA@example.com"].iter().cycle().take(10) {
+            let wrong = script.post_json("/auth/login", &csrf, json!({"username": login, "password": "a wrong one"})).await;
+            assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+        }
+        for login in ["sara", "sara@example.com"] {
+            let limited = script.post_json("/auth/login", &csrf, json!({"username": login, "password": "the right one"})).await;
+            assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS, "{login}");
+        }
+    }
+}
+
+/// Names that would pass for `alice` are hers (and so taken) or refused;
+/// she signs in by any form of her name.
+#[tokio::test]
+async fn names_that_look_like_another_are_the_same_name_or_refused() {
+    let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let app = db.spawn().await;
+    let script = app.script();
+    let csrf = script.csrf("/auth/register").await;
+    let register = |name: &str, n: usize| json!({"username": name, "email": format!("a{n}@example.com"), "password": "long enough"});
+    let created = script
+        .post_json("/auth/register", &csrf, register("alice", 0))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    for (n, same) in ["ａｌｉｃｅ", "ALICE", "alice\u{feff}"]
+        .into_iter()
+        .enumerate()
+    {
+        let answer = script
+            .post_json("/auth/register", &csrf, register(same, n + 1))
+            .await;
+        assert!(
+            matches!(
+                answer.status(),
+                StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY
+            ),
+            "{same:?}: {}",
+            answer.status()
+        );
+    }
+    for (n, lookalike) in [
+        "\u{430}lice",
+        "\u{3164}\u{3164}\u{3164}",
+        "\u{2800}\u{2800}\u{2800}",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let answer = script
+            .post_json("/auth/register", &csrf, register(lookalike, n + 10))
+            .await;
+        assert_eq!(
+            answer.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{lookalike:?}"
+        );
+        let body: Value = answer.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "invalid_field");
+    }
+    assert_eq!(db.count("users").await, 1);
+    let signed_in = script
+        .post_json(
+            "/auth/login",
+            &csrf,
+            json!({"username": "ａｌｉｃｅ", "password": "long enough"}),
+        )
+        .await;
+    assert_eq!(signed_in.status(), StatusCode::OK);
+}
+
 /// More sign-ins at once than there are password workers and queue places:
 /// the extra ones are refused at once with 503 and `Retry-After`, none waits
 /// holding memory, and the right password still signs in afterwards.
