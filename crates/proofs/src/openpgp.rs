@@ -229,6 +229,14 @@ impl StreamingSignature {
     }
 }
 
+/// The largest armored public key [`verify_detached`] reads. This server's
+/// keys are under a kilobyte; a large RSA key with a few subkeys fits too.
+pub const PUBLIC_KEY_LIMIT: usize = 64 * 1024;
+
+/// The most packets besides the primary key (user ids, subkeys, signatures)
+/// a public key given to [`verify_detached`] may hold.
+pub const KEY_PACKETS_LIMIT: usize = 64;
+
 /// What a valid signature states.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Verified {
@@ -241,15 +249,52 @@ pub struct Verified {
 /// Checks an armored detached signature over the bytes read from `data`,
 /// against an armored public key whose primary key made it (as this module's
 /// keys do). Errors for a wrong key, a tampered file or a malformed signature.
+///
+/// The key may come from a stranger (a receipt carries its signer's key), so
+/// what it may cost is bounded: past [`PUBLIC_KEY_LIMIT`] bytes or
+/// [`KEY_PACKETS_LIMIT`] packets it is refused unread, and of its
+/// self-signatures only those binding its first user id are checked, which is
+/// all a signature by the primary key needs.
 pub fn verify_detached(
     public_key_armored: &str,
     signature_armored: &str,
     data: impl Read,
 ) -> Result<Verified, OpenPgpError> {
+    if public_key_armored.len() > PUBLIC_KEY_LIMIT {
+        return Err(OpenPgpError::Unsupported(
+            "the public key is larger than a signing key needs",
+        ));
+    }
     let (public_key, _headers) =
         SignedPublicKey::from_string(public_key_armored).map_err(malformed("public key"))?;
-    public_key
-        .verify_bindings()
+    let details = &public_key.details;
+    let packets = details.revocation_signatures.len()
+        + details.direct_signatures.len()
+        + details
+            .users
+            .iter()
+            .map(|user| 1 + user.signatures.len())
+            .sum::<usize>()
+        + details
+            .user_attributes
+            .iter()
+            .map(|attribute| 1 + attribute.signatures.len())
+            .sum::<usize>()
+        + public_key
+            .public_subkeys
+            .iter()
+            .map(|subkey| 1 + subkey.signatures.len())
+            .sum::<usize>();
+    if packets > KEY_PACKETS_LIMIT {
+        return Err(OpenPgpError::Unsupported(
+            "the public key has more user ids, subkeys or signatures than a signing key needs",
+        ));
+    }
+    details
+        .users
+        .first()
+        .ok_or(OpenPgpError::Unsupported("the public key names no user id"))?
+        .verify_bindings(&public_key.primary_key)
         .map_err(malformed("public key"))?;
     let (signature, _headers) =
         DetachedSignature::from_string(signature_armored).map_err(malformed("signature"))?;
@@ -353,6 +398,54 @@ mod tests {
             Sha256::digest(b"one pass over the data").as_slice(),
             "the content hash is unchanged"
         );
+    }
+
+    /// A stranger's key with more user ids than a signing key needs is
+    /// refused before its self-signatures are checked, and so is one too
+    /// large to read; within the bounds, a key with a few user ids verifies.
+    #[test]
+    fn costly_keys_are_refused_unchecked() {
+        let with_users = |count: usize| {
+            let params = SecretKeyParamsBuilder::default()
+                .version(KeyVersion::V4)
+                .key_type(KeyType::Ed25519Legacy)
+                .can_certify(true)
+                .can_sign(true)
+                .primary_user_id(USER_ID.into())
+                .user_ids(
+                    (1..count)
+                        .map(|i| format!("Also <{i}@example.com>"))
+                        .collect(),
+                )
+                .build()
+                .unwrap();
+            SigningKey {
+                key: params.generate(rand_core::OsRng).unwrap(),
+            }
+        };
+        let data = b"signed by a key of many names";
+        for (users, accepted) in [(3, true), (KEY_PACKETS_LIMIT / 2 + 1, false)] {
+            let key = with_users(users);
+            let signature = sign(&key, &[data], now());
+            let public = key.public_key_armored().unwrap();
+            let verdict = verify_detached(&public, &signature, &data[..]);
+            match verdict {
+                Ok(_) => assert!(accepted, "{users} user ids were accepted"),
+                Err(OpenPgpError::Unsupported(_)) => assert!(!accepted, "{users} user ids"),
+                Err(other) => panic!("{users} user ids: {other}"),
+            }
+        }
+        let key = SigningKey::generate(USER_ID).unwrap();
+        let signature = sign(&key, &[data], now());
+        let huge = format!(
+            "{}{}",
+            key.public_key_armored().unwrap(),
+            " ".repeat(PUBLIC_KEY_LIMIT)
+        );
+        assert!(matches!(
+            verify_detached(&huge, &signature, &data[..]),
+            Err(OpenPgpError::Unsupported(_))
+        ));
     }
 
     #[test]
