@@ -73,6 +73,18 @@ impl DatabaseUrl {
         self.backend
     }
 
+    /// The SQLite database's file; `None` for the other databases and for
+    /// in-memory ones.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        if self.backend != Backend::Sqlite {
+            return None;
+        }
+        let rest = self.url.expose().strip_prefix("sqlite://")?;
+        let path = rest.split_once('?').map_or(rest, |(path, _)| path);
+        (!path.is_empty() && !path.starts_with(':') && !path.starts_with("file:"))
+            .then(|| path.into())
+    }
+
     /// The URL to connect with, password included.
     pub fn expose(&self) -> &str {
         self.url.expose()

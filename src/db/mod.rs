@@ -26,6 +26,14 @@ use migration::Migrator;
 /// Opens the pool. Failure is reported against `DATABASE_URL`, with the
 /// password masked.
 pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, ConfigError> {
+    if let Some(file) = url.sqlite_file() {
+        crate::owner_only::sqlite_database(&file).map_err(|error| {
+            ConfigError::new(
+                "DATABASE_URL",
+                format!("cannot make {} owner-only: {error}", file.display()),
+            )
+        })?;
+    }
     Database::connect(options(url.expose()))
         .await
         .map_err(|error| {

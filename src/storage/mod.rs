@@ -19,6 +19,7 @@
 
 use std::collections::BTreeSet;
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -45,8 +46,12 @@ pub struct Storage {
 impl Storage {
     /// Creates the layout under `root` if needed.
     pub async fn open(root: &Path) -> io::Result<Storage> {
-        tokio::fs::create_dir_all(root.join("staging")).await?;
-        tokio::fs::create_dir_all(root.join("objects")).await?;
+        // Owner-only from the top: no other account reaches a stored file.
+        for folder in [root.to_owned(), root.join("staging"), root.join("objects")] {
+            tokio::task::spawn_blocking(move || crate::owner_only::create_folder(&folder))
+                .await
+                .map_err(io::Error::other)??;
+        }
         Ok(Storage {
             root: root.to_owned(),
         })
@@ -172,6 +177,7 @@ async fn create(path: PathBuf, bytes: Vec<u8>) -> io::Result<(std::fs::File, Tem
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
+            .mode(crate::owner_only::FILE_MODE)
             .open(&path)?;
         let guard = TempPath(Some(path));
         file.write_all(&bytes)?;
@@ -433,7 +439,10 @@ fn move_into_place(file: &mut StagedFile, target: &Path) -> io::Result<bool> {
     if target.try_exists()? {
         return Ok(false);
     }
-    std::fs::create_dir_all(target.parent().expect("object paths have a parent"))?;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(crate::owner_only::FOLDER_MODE)
+        .create(target.parent().expect("object paths have a parent"))?;
     std::fs::rename(file.guard.path(), target)?;
     file.guard.0 = None;
     Ok(true)

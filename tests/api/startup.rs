@@ -293,3 +293,81 @@ async fn legacy_sign_in(client: &reqwest::Client, base: &str) -> Option<reqwest:
         .ok()?;
     Some(answer.status())
 }
+
+/// Folders and files left open to other accounts (by an older version, or
+/// copied in) are closed at start; what the server makes is its user's only.
+#[tokio::test]
+async fn the_data_the_server_keeps_is_readable_by_its_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode =
+        |path: &std::path::Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let open = |path: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    let uploads = root.path().join("uploads");
+    let sqlite = data.join("db.sqlite3");
+    let url = format!("sqlite:{}", sqlite.display());
+    let db = Database::existing(Backend::Sqlite, url.clone());
+    let vars = [
+        ("DATABASE_URL", url.as_str()),
+        ("DATA_DIR", data.to_str().unwrap()),
+        ("UPLOAD_FOLDER", uploads.to_str().unwrap()),
+    ];
+    // As a first start with a umask of 022 would have left them.
+    for folder in [&data, &uploads] {
+        std::fs::create_dir(folder).unwrap();
+        open(folder, 0o755);
+    }
+    let app = db.spawn_with(&vars).await;
+    let (script, csrf) = app.signed_in_script("wendy").await;
+    let stored = script
+        .upload(&csrf, &[("mine.txt", b"nobody else's")])
+        .await;
+    assert_eq!(stored.status(), reqwest::StatusCode::CREATED);
+    drop(app);
+    for folder in [
+        &data,
+        &uploads,
+        &uploads.join("objects"),
+        &uploads.join("staging"),
+    ] {
+        assert_eq!(mode(folder), 0o700, "{}", folder.display());
+    }
+    assert_eq!(mode(&sqlite), 0o600);
+    let objects: Vec<_> = walk(&uploads.join("objects"));
+    assert_eq!(objects.len(), 1);
+    assert_eq!(mode(&objects[0]), 0o600);
+    for folder in objects[0]
+        .ancestors()
+        .skip(1)
+        .take_while(|f| f.starts_with(&uploads))
+    {
+        assert_eq!(mode(folder), 0o700, "{}", folder.display());
+    }
+
+    // Opened up again by hand: the next start closes them.
+    for file in [&data, &uploads] {
+        open(file, 0o755);
+    }
+    open(&sqlite, 0o644);
+    let _app = db.spawn_with(&vars).await;
+    assert_eq!(
+        (mode(&data), mode(&uploads), mode(&sqlite)),
+        (0o700, 0o700, 0o600)
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        } else {
+            found.push(path);
+        }
+    }
+    found
+}
