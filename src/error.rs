@@ -39,6 +39,8 @@ pub enum AppError {
     },
     #[error("The request is larger than this server accepts.")]
     PayloadTooLarge,
+    #[error("One upload holds at most {max} files: send the others in another.")]
+    TooManyFiles { max: usize },
     #[error("The request stopped arriving before its end. Send it again.")]
     RequestTimeout,
     #[error("{0}")]
@@ -76,7 +78,9 @@ impl AppError {
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
-            AppError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::PayloadTooLarge | AppError::TooManyFiles { .. } => {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
             AppError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -103,6 +107,7 @@ impl AppError {
             AppError::MethodNotAllowed => "method_not_allowed",
             AppError::Conflict { code, .. } => code,
             AppError::PayloadTooLarge => "payload_too_large",
+            AppError::TooManyFiles { .. } => "too_many_files",
             AppError::RequestTimeout => "request_timeout",
             AppError::UnsupportedMediaType(_) => "unsupported_media_type",
             AppError::Invalid(_) => "invalid_field",

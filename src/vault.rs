@@ -84,8 +84,12 @@ pub async fn store(
     let outcome = async {
         if let Some(quota) = quota {
             db::users::lock(&txn, user_id).await?;
-            let used = u64::try_from(db::files::usage(&txn, user_id).await?).unwrap_or(0);
-            let adding: u64 = contents.iter().map(|(_, size)| size).sum();
+            let used = db::files::usage(&txn, user_id).await?.charged();
+            let adding = db::files::Usage {
+                bytes: contents.iter().map(|(_, size)| size).sum(),
+                files: contents.len() as u64,
+            }
+            .charged();
             if used.saturating_add(adding) > quota {
                 return Err(VaultError::QuotaExceeded);
             }

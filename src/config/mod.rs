@@ -8,7 +8,6 @@ mod secret_key;
 mod values;
 
 use std::net::SocketAddr;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -54,6 +53,9 @@ pub struct Config {
     /// configured; otherwise the one its key was made with.
     pub log_origin: Option<String>,
     pub onion_url: Option<url::Url>,
+    /// Where users reach the site (`PUBLIC_URL`): receipts name their keys
+    /// under it rather than under whatever `Host` a request claims.
+    pub public_url: Option<url::Url>,
     /// The proxies whose word on the client's scheme (`X-Forwarded-Proto`,
     /// `Forwarded`) is believed: loopback unless `TRUSTED_PROXIES` says otherwise.
     pub trusted_proxies: TrustedProxies,
@@ -69,6 +71,8 @@ pub struct Config {
     pub tsa_rate: u32,
     /// The most bytes one user's files may take; unlimited when unset.
     pub user_quota_bytes: Option<u64>,
+    /// The most files one `POST /upload` may hold.
+    pub max_files_per_upload: usize,
     /// A session ends after this long without a request…
     pub session_idle_timeout: Duration,
     /// …and after this long in any case.
@@ -133,6 +137,7 @@ impl Config {
                 .unwrap_or_else(|| DEFAULT_GPG_USER.to_owned()),
             log_origin: vars.parse("LOG_ORIGIN", values::parse_log_origin)?,
             onion_url: vars.parse("ONION_URL", values::parse_onion_url)?,
+            public_url: vars.parse("PUBLIC_URL", values::parse_public_url)?,
             trusted_proxies: vars
                 .parse("TRUSTED_PROXIES", values::parse_trusted_proxies)?
                 .unwrap_or_default(),
@@ -156,6 +161,9 @@ impl Config {
                 .unwrap_or(true),
             tsa_rate: vars.parse("TSA_RATE", values::parse_rate)?.unwrap_or(50),
             user_quota_bytes: vars.parse("USER_QUOTA_BYTES", values::parse_size)?,
+            max_files_per_upload: vars
+                .parse("MAX_FILES_PER_UPLOAD", values::parse_positive)?
+                .unwrap_or(1000),
             session_idle_timeout: vars
                 .parse("SESSION_IDLE_TIMEOUT", values::parse_duration)?
                 .unwrap_or(Duration::from_secs(2 * 60 * 60)),
@@ -252,8 +260,8 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 }
 
-/// Creates `dir` if needed (owner-only when we create it) and checks that a
-/// file can be written in it.
+/// Creates `dir` if needed, owner-only (tightening it if it was open to
+/// others), and checks that a file can be written in it.
 fn ensure_directory(variable: &'static str, dir: &Path) -> Result<(), ConfigError> {
     let fail = |what: &str, error: std::io::Error| {
         ConfigError::new(
@@ -261,13 +269,7 @@ fn ensure_directory(variable: &'static str, dir: &Path) -> Result<(), ConfigErro
             format!("cannot {what} {}: {error}", dir.display()),
         )
     };
-    if !dir.is_dir() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| fail("create", e))?;
-    }
+    crate::owner_only::create_folder(dir).map_err(|e| fail("create or tighten", e))?;
     let probe = dir.join(format!(".write-probe-{}", std::process::id()));
     std::fs::write(&probe, b"").map_err(|e| fail("write to", e))?;
     std::fs::remove_file(&probe).map_err(|e| fail("write to", e))?;

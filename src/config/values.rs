@@ -146,6 +146,26 @@ pub(super) fn parse_onion_url(raw: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+/// `PUBLIC_URL`: where users reach the site, `http(s)://host[:port]` with
+/// no path (a trailing `/` is fine).
+pub(super) fn parse_public_url(raw: &str) -> Result<url::Url, String> {
+    let raw = raw.trim();
+    let url = url::Url::parse(raw).map_err(|e| format!("not a URL ({e}): `{raw}`"))?;
+    let origin = matches!(url.scheme(), "http" | "https")
+        && url.host_str().is_some_and(|host| !host.is_empty())
+        && url.path() == "/"
+        && url.query().is_none()
+        && url.fragment().is_none()
+        && url.username().is_empty()
+        && url.password().is_none();
+    if !origin {
+        return Err(format!(
+            "expected the site's address such as https://vault.example, with no path, got `{raw}`"
+        ));
+    }
+    Ok(url)
+}
+
 /// Object storage such as `s3://bucket/prefix`. Only local storage exists so far,
 /// so a valid URL is still refused, with the reason.
 pub(super) fn parse_storage_url(raw: &str) -> Result<url::Url, String> {

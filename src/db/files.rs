@@ -101,8 +101,8 @@ pub async fn delete(
     Ok((deleted.rows_affected == 1).then_some(file))
 }
 
-/// Bytes the user's files take, counting shared content once per file.
-pub async fn usage(conn: &impl ConnectionTrait, user_id: i32) -> Result<i64, DbErr> {
+/// What the user's files take, counting shared content once per file.
+pub async fn usage(conn: &impl ConnectionTrait, user_id: i32) -> Result<Usage, DbErr> {
     let backend = conn.get_database_backend();
     // SUM of a BIGINT is a DECIMAL/NUMERIC on MySQL and PostgreSQL.
     let integer = if backend == DbBackend::MySql {
@@ -111,12 +111,45 @@ pub async fn usage(conn: &impl ConnectionTrait, user_id: i32) -> Result<i64, DbE
         "BIGINT"
     };
     let sql = format!(
-        "SELECT CAST(COALESCE(SUM(size), 0) AS {integer}) AS total FROM files WHERE user_id = ? AND sha256 IS NOT NULL"
+        "SELECT CAST(COALESCE(SUM(size), 0) AS {integer}) AS total, \
+         CAST(COUNT(*) AS {integer}) AS files \
+         FROM files WHERE user_id = ? AND sha256 IS NOT NULL"
     );
     let row = conn
         .query_one_raw(super::raw(backend, &sql, [user_id.into()]))
         .await?;
-    row.map_or(Ok(0), |row| row.try_get::<i64>("", "total"))
+    let Some(row) = row else {
+        return Ok(Usage::default());
+    };
+    let count = |column: &str| {
+        row.try_get::<i64>("", column)
+            .map(|n| u64::try_from(n).unwrap_or(0))
+    };
+    Ok(Usage {
+        bytes: count("total")?,
+        files: count("files")?,
+    })
+}
+
+/// What a user's stored files take: their contents' bytes, and how many
+/// there are.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub bytes: u64,
+    pub files: u64,
+}
+
+/// What one file counts against a quota besides its content: its row, with
+/// the time-stamp token, signature and log entry it holds, takes about this
+/// much, so that a flood of empty files is not free.
+pub const FILE_ROW_COST: u64 = 4096;
+
+impl Usage {
+    /// What these files count against a quota.
+    pub fn charged(&self) -> u64 {
+        self.bytes
+            .saturating_add(self.files.saturating_mul(FILE_ROW_COST))
+    }
 }
 
 /// Files with proofs but no log entry (stored before the log existed): their

@@ -212,7 +212,8 @@ on_every_database! {
     }
 
     async fn a_quota_refuses_the_whole_request_that_exceeds_it(db) {
-        let app = db.spawn_with(&[("USER_QUOTA_BYTES", "1000")]).await;
+        // Each file counts 4 KiB for its row: 600 + 4096, then 2 × (300 + 4096).
+        let app = db.spawn_with(&[("USER_QUOTA_BYTES", "10000")]).await;
         let (script, csrf) = app.signed_in_script("zoe").await;
         assert_eq!(script.upload(&csrf, &[("a.txt", &[b'a'; 600])]).await.status(), StatusCode::CREATED);
         let over = script.upload(&csrf, &[("b.txt", &[b'b'; 300]), ("c.txt", &[b'c'; 300])]).await;
@@ -220,6 +221,44 @@ on_every_database! {
         assert_eq!(over.json::<Value>().await.unwrap()["error"]["code"], "quota_exceeded");
         assert_eq!(db.count("files").await, 1);
         assert!(app.stored_files("staging").is_empty());
+    }
+
+    async fn empty_files_count_against_the_quota(db) {
+        // Five rows of 4 KiB fit in 20 KiB, a sixth does not.
+        let app = db.spawn_with(&[("USER_QUOTA_BYTES", "20KiB")]).await;
+        let (script, csrf) = app.signed_in_script("una").await;
+        let five: Vec<(String, &[u8])> = (0..5).map(|i| (format!("e{i}.txt"), &b""[..])).collect();
+        let five: Vec<(&str, &[u8])> = five.iter().map(|(n, b)| (n.as_str(), *b)).collect();
+        assert_eq!(script.upload(&csrf, &five).await.status(), StatusCode::CREATED);
+        let sixth = script.upload(&csrf, &[("e5.txt", b"")]).await;
+        assert_eq!(sixth.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert_eq!(sixth.json::<Value>().await.unwrap()["error"]["code"], "quota_exceeded");
+        assert_eq!(db.count("files").await, 5);
+    }
+
+    async fn an_upload_of_more_files_than_allowed_is_refused_whole(db) {
+        let app = db.spawn_with(&[("MAX_FILES_PER_UPLOAD", "3")]).await;
+        let (script, csrf) = app.signed_in_script("vera").await;
+        let names: Vec<String> = (0..4).map(|i| format!("f{i}.txt")).collect();
+        let files: Vec<(&str, &[u8])> = names.iter().map(|n| (n.as_str(), &b"x"[..])).collect();
+        let over = script.upload(&csrf, &files).await;
+        assert_eq!(over.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let body: Value = over.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "too_many_files");
+        assert!(body["error"]["message"].as_str().unwrap().contains('3'), "{body}");
+        assert_eq!(db.count("files").await, 0);
+        assert!(app.stored_files("staging").is_empty());
+        // Parts that are not files count too: they cost a parse each.
+        let mut form = reqwest::multipart::Form::new();
+        for i in 0..5 {
+            form = form.text(format!("padding{i}"), "x");
+        }
+        let form = form.part("files", reqwest::multipart::Part::bytes(&b"x"[..]).file_name("one.txt"));
+        let padded = script.upload_form(&csrf, form).await;
+        assert_eq!(padded.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        // Within the cap all is well.
+        assert_eq!(script.upload(&csrf, &files[..3]).await.status(), StatusCode::CREATED);
+        assert_eq!(db.count("files").await, 3);
     }
 
     async fn hostile_file_names_are_stored_harmlessly(db) {
@@ -396,11 +435,12 @@ on_every_database! {
 
 on_every_database! {
     async fn two_uploads_at_once_cannot_both_pass_the_quota(db) {
-        let app = db.spawn_with(&[("USER_QUOTA_BYTES", "1000")]).await;
+        // Either fits (3000 + 4096 for its row), not both.
+        let app = db.spawn_with(&[("USER_QUOTA_BYTES", "10000")]).await;
         let (script, csrf) = app.signed_in_script("quota").await;
         let (a, b) = tokio::join!(
-            script.upload(&csrf, &[("a.txt", &[b'a'; 600])]),
-            script.upload(&csrf, &[("b.txt", &[b'b'; 600])]),
+            script.upload(&csrf, &[("a.txt", &[b'a'; 3000])]),
+            script.upload(&csrf, &[("b.txt", &[b'b'; 3000])]),
         );
         let mut statuses = [a.status(), b.status()];
         statuses.sort();

@@ -524,6 +524,19 @@ impl Client {
                 reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
             );
         }
+        self.try_upload_form(csrf, form).await
+    }
+
+    /// `POST /upload` of a form built by the test, parts of any name.
+    pub async fn upload_form(&self, csrf: &str, form: reqwest::multipart::Form) -> Response {
+        self.try_upload_form(csrf, form).await.expect("upload")
+    }
+
+    async fn try_upload_form(
+        &self,
+        csrf: &str,
+        form: reqwest::multipart::Form,
+    ) -> reqwest::Result<Response> {
         self.http
             .post(self.url("/upload"))
             .header("x-csrf-token", csrf)

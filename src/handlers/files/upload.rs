@@ -22,6 +22,7 @@ use super::{file_json, human_size};
 use crate::config::AllowedExtensions;
 use crate::content_type::{self, SNIFF_LEN};
 use crate::db;
+use crate::db::files::FILE_ROW_COST;
 use crate::domain::{FieldError, FileName};
 use crate::error::AppError;
 use crate::proofs::openpgp::StreamingSignature;
@@ -155,6 +156,7 @@ fn refuse(
             AppError::UnsupportedMediaType(_)
             | AppError::Invalid(_)
             | AppError::QuotaExceeded
+            | AppError::TooManyFiles { .. }
             | AppError::PayloadTooLarge,
         ) => {
             let page = page(state, visitor, Some(error.to_string()));
@@ -187,12 +189,20 @@ async fn receive(
     let mut token_checked = deferred.is_none();
     let quota = state.config.user_quota_bytes;
     let mut used = match quota {
-        Some(_) => u64::try_from(db::files::usage(&state.db, user.id).await?).unwrap_or(0),
+        Some(_) => db::files::usage(&state.db, user.id).await?.charged(),
         None => 0,
     };
+    let max_files = state.config.max_files_per_upload;
+    let mut parts = 0usize;
     let mut uploads = Vec::new();
     let mut syncing = storage::Syncing::default();
     while let Some(mut field) = multipart.next_field().await? {
+        // Every part is counted, named `files` or not: each costs a row or
+        // at least a parse, and the token is one part more.
+        parts += 1;
+        if parts > max_files.saturating_add(1) {
+            return Err(AppError::TooManyFiles { max: max_files });
+        }
         match field.name() {
             Some("csrf_token") if !token_checked => {
                 let presented = crate::web::multipart::read_text(&mut field, CSRF_FIELD_LIMIT)
@@ -219,9 +229,14 @@ async fn receive(
                 else {
                     continue;
                 };
-                let upload =
-                    receive_file(state, field, name, quota.map(|q| q.saturating_sub(used))).await?;
-                used += upload.staged.size;
+                if uploads.len() == max_files {
+                    return Err(AppError::TooManyFiles { max: max_files });
+                }
+                // The quota is checked exactly when the files are stored; here
+                // only a content that cannot fit is cut short.
+                let room = quota.map(|q| q.saturating_sub(used.saturating_add(FILE_ROW_COST)));
+                let upload = receive_file(state, field, name, room).await?;
+                used = used.saturating_add(upload.staged.size + FILE_ROW_COST);
                 uploads.push(upload);
                 if uploads.len() % SYNC_GROUP == 0 {
                     let start = uploads.len() - SYNC_GROUP;
