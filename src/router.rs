@@ -112,5 +112,35 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(axum::middleware::map_request(keep_only_a_sane_request_id))
         .with_state(state)
+}
+
+/// The longest `X-Request-Id` a client may choose; a UUID is 36 characters.
+const REQUEST_ID_MAX: usize = 64;
+
+/// A client's `X-Request-Id` is kept (and echoed, and logged) only when it is
+/// short and plain: letters, digits and `-_.:`. Any other is dropped, and the
+/// request gets an id of ours instead.
+async fn keep_only_a_sane_request_id(
+    mut request: axum::extract::Request,
+) -> axum::extract::Request {
+    let sane = |value: &axum::http::HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= REQUEST_ID_MAX
+            && bytes
+                .iter()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(b))
+    };
+    let headers = request.headers_mut();
+    let values = headers.get_all(&REQUEST_ID);
+    let keep = {
+        let mut values = values.iter();
+        matches!((values.next(), values.next()), (Some(one), None) if sane(one))
+    };
+    if !keep {
+        headers.remove(&REQUEST_ID);
+    }
+    request
 }

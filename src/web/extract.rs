@@ -80,14 +80,21 @@ impl<S: Send + Sync, T: DeserializeOwned + 'static> FromRequest<S> for Input<T> 
     }
 }
 
+/// What was wrong with a JSON body, in words of our own: the parser's
+/// message names our types and internals, so it goes to the log only.
 fn json_rejection(rejection: JsonRejection) -> AppError {
-    match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => AppError::PayloadTooLarge,
-        _ => AppError::BadRequest(format!(
-            "The JSON body is malformed: {}",
-            rejection.body_text()
-        )),
-    }
+    tracing::debug!(%rejection, "a JSON body was refused");
+    let message = match &rejection {
+        _ if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return AppError::PayloadTooLarge;
+        }
+        JsonRejection::JsonSyntaxError(_) => "The body is not valid JSON.",
+        JsonRejection::JsonDataError(_) => {
+            "The JSON body does not have the fields this request takes, or one of them has the wrong type."
+        }
+        _ => "The JSON body could not be read.",
+    };
+    AppError::BadRequest(message.into())
 }
 
 fn form_rejection(rejection: FormRejection) -> AppError {

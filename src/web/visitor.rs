@@ -25,8 +25,29 @@ use crate::error::AppError;
 use crate::state::AppState;
 use crate::time::unix_now;
 
-/// A session's last-seen time is written at most this often (seconds).
+/// A session's (or token's) last-seen time is written at most this often
+/// (seconds), and more often when the idle timeout is short: see
+/// [`touch_interval`].
 const TOUCH_INTERVAL: i64 = 60;
+
+/// How stale a session's last-seen time may get before a request writes it
+/// again: a minute, or a quarter of the idle timeout when that is shorter, so
+/// that a session in use never looks idle for lack of a write.
+fn touch_interval(idle_timeout: std::time::Duration) -> i64 {
+    let quarter = i64::try_from(idle_timeout.as_secs() / 4).unwrap_or(i64::MAX);
+    quarter.min(TOUCH_INTERVAL)
+}
+
+/// Whether the request carries a personal API token (`Authorization:
+/// Bearer …`). Another scheme (a proxy's `Basic`, say) is not ours: the
+/// request is then judged by its cookies like any other.
+fn carries_bearer_token(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim_start().split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+}
 
 /// The signed-in account.
 #[derive(Clone, Debug)]
@@ -139,7 +160,7 @@ async fn prepare(
     secure: bool,
     pending: &mut Pending,
 ) -> Result<(Request, Visitor), Refusal> {
-    if request.headers().contains_key(header::AUTHORIZATION) {
+    if carries_bearer_token(request.headers()) {
         return bearer(state, request, secure)
             .await
             .map_err(|error| (error, None));
@@ -244,7 +265,7 @@ pub async fn signed_in(
     headers: &HeaderMap,
     peer: Option<IpAddr>,
 ) -> Result<Option<CurrentUser>, AppError> {
-    if headers.contains_key(header::AUTHORIZATION) {
+    if carries_bearer_token(headers) {
         return bearer_user(state, headers).await.map(Some);
     }
     let secure = is_https(state, uri, headers, peer);
@@ -266,7 +287,7 @@ async fn session_user(
     let Some((row, account)) = db::sessions::find_live(&state.db, &id, now, idle).await? else {
         return Ok(None);
     };
-    if now - row.last_seen_at >= TOUCH_INTERVAL {
+    if now - row.last_seen_at >= touch_interval(idle) {
         db::sessions::touch(&state.db, &id, now).await?;
     }
     let user = CurrentUser {
@@ -304,7 +325,7 @@ async fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<CurrentUse
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.split_once(' '))
+        .and_then(|value| value.trim_start().split_once(' '))
         .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
         .and_then(|(_, token)| ApiTokenSecret::hash_presented(token.trim()));
     let Some(hash) = presented else {

@@ -9,6 +9,7 @@ mod csrf;
 mod faults;
 mod files;
 mod headers;
+mod hostile_headers;
 mod log;
 mod monitor;
 mod outage;

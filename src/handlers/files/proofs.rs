@@ -74,16 +74,30 @@ pub async fn receipt(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let file = owned(&state, &user, &id).await?;
-    let document = receipt::assemble(&state, &file, &origin(&headers, visitor.secure)).await?;
+    let origin = origin(&state.config, &headers, visitor.secure);
+    let document = receipt::assemble(&state, &file, &origin).await?;
     let json = serde_json::to_vec_pretty(&document).map_err(|e| AppError::Internal(e.into()))?;
     Ok(attachment(json, "application/json", &file, ".receipt"))
 }
 
-/// The site's origin as the client reached it, for absolute key URLs.
-fn origin(headers: &HeaderMap, secure: bool) -> String {
+/// The site's origin for the receipt's absolute key URLs: the onion
+/// address to a visitor who came through it, else `PUBLIC_URL`. Without
+/// `PUBLIC_URL`, the request's `Host` if it is a plain `host[:port]`.
+fn origin(config: &crate::config::Config, headers: &HeaderMap, secure: bool) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|value| value.to_str().ok())
-        .unwrap_or("localhost");
+        .filter(|host| {
+            host.parse::<axum::http::uri::Authority>()
+                .is_ok_and(|authority| authority.as_str() == *host && !host.contains('@'))
+        });
+    let onion = config
+        .onion_url
+        .as_ref()
+        .filter(|onion| host.is_some_and(|host| host.split(':').next() == onion.host_str()));
+    if let Some(url) = onion.or(config.public_url.as_ref()) {
+        return url.as_str().trim_end_matches('/').to_owned();
+    }
+    let host = host.unwrap_or("localhost");
     format!("{}://{host}", if secure { "https" } else { "http" })
 }
