@@ -262,6 +262,10 @@ impl From<crate::vault::VaultError> for AppError {
             crate::vault::VaultError::Db(error) => error.into(),
             crate::vault::VaultError::Io(error) => error.into(),
             crate::vault::VaultError::QuotaExceeded => AppError::QuotaExceeded,
+            crate::vault::VaultError::KeyUsed => AppError::Conflict {
+                code: "idempotency_key_in_use",
+                message: "An upload with this Idempotency-Key was stored already, and its files have been deleted since.",
+            },
         }
     }
 }

@@ -180,7 +180,7 @@ async fn check_log_key(
     Ok(())
 }
 
-/// Deletes dead sessions, stale rate-limit counters, abandoned staged uploads
+/// Deletes dead sessions, stale rate-limit counters, expired upload keys, abandoned staged uploads
 /// and unused contents now and then, and logs files stored before the log. Every
 /// process may do it: it is idempotent.
 async fn sweep(state: AppState) {
@@ -198,6 +198,10 @@ async fn sweep(state: AppState) {
             crate::db::rate_limits::delete_stale(&state.db, now - 24 * 60 * 60).await
         {
             tracing::warn!(%error, "could not delete stale rate-limit counters");
+        }
+        let keys_cutoff = now - crate::vault::UPLOAD_KEY_LIFETIME;
+        if let Err(error) = crate::db::upload_keys::delete_before(&state.db, keys_cutoff).await {
+            tracing::warn!(%error, "could not delete expired upload keys");
         }
         // An upload writes its staged file continuously: one untouched for an
         // hour belongs to a process that died mid-upload.

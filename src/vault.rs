@@ -32,6 +32,60 @@ pub enum VaultError {
     Io(#[from] std::io::Error),
     #[error("the upload would exceed the user's quota")]
     QuotaExceeded,
+    /// Another request with the same `Idempotency-Key` stored its files
+    /// first (or stored them and they were deleted since).
+    #[error("an upload with this idempotency key was stored already")]
+    KeyUsed,
+}
+
+/// How long an `Idempotency-Key` names its upload: a retry within a day gets
+/// the first answer.
+pub const UPLOAD_KEY_LIFETIME: i64 = 24 * 60 * 60;
+
+/// A client's `Idempotency-Key` for one upload: 1–255 visible ASCII
+/// characters (a UUID, say), kept only as its SHA-256.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UploadKey {
+    hash: String,
+}
+
+impl UploadKey {
+    pub const MAX_LEN: usize = 255;
+
+    /// `None` when the key is empty, too long or holds other characters.
+    pub fn parse(raw: &[u8]) -> Option<UploadKey> {
+        use sha2::{Digest, Sha256};
+        let valid = (1..=Self::MAX_LEN).contains(&raw.len())
+            && raw.iter().all(|b| (0x20..=0x7e).contains(b));
+        valid.then(|| UploadKey {
+            hash: hex::encode(Sha256::digest(raw)),
+        })
+    }
+
+    pub fn hash(&self) -> &str {
+        &self.hash
+    }
+}
+
+/// The files a keyed upload stored, if it was stored within
+/// [`UPLOAD_KEY_LIFETIME`] and they are still there.
+pub async fn stored_with(
+    db: &DatabaseConnection,
+    user_id: i32,
+    key: &UploadKey,
+) -> Result<Option<Vec<File>>, DbErr> {
+    let since = crate::time::unix_now() - UPLOAD_KEY_LIFETIME;
+    let Some(ids) = db::upload_keys::find(db, user_id, key.hash(), since).await? else {
+        return Ok(None);
+    };
+    let mut files = Vec::with_capacity(ids.len());
+    for id in ids {
+        // A file deleted since is left out of the answer.
+        if let Some(file) = db::files::find(db, user_id, FileId(id)).await? {
+            files.push(file);
+        }
+    }
+    Ok(Some(files))
 }
 
 /// What a file row records besides its content.
@@ -55,7 +109,10 @@ pub struct Upload {
 /// Stores all `uploads` for `user_id` at `uploaded_at`, or none of them.
 ///
 /// With a `quota`, the user's row is locked first and their usage counted
-/// inside the transaction, so two uploads at once cannot both pass it.
+/// inside the transaction, so two uploads at once cannot both pass it. With
+/// a `key`, the record of it is written in the same transaction: should
+/// another request with the key have stored its files first, this one stores
+/// nothing and says [`VaultError::KeyUsed`].
 pub async fn store(
     db: &DatabaseConnection,
     storage: &Storage,
@@ -63,6 +120,7 @@ pub async fn store(
     uploads: Vec<Upload>,
     uploaded_at: chrono::NaiveDateTime,
     quota: Option<u64>,
+    key: Option<&UploadKey>,
 ) -> Result<Vec<File>, VaultError> {
     let (records, staged): (Vec<FileRecord>, Vec<StagedFile>) = uploads
         .into_iter()
@@ -128,6 +186,17 @@ pub async fn store(
                 log_entry_id,
             };
             rows.push(db::files::insert(&txn, new).await?);
+        }
+        if let Some(key) = key {
+            let ids: Vec<i32> = rows.iter().map(|file| file.id).collect();
+            let now = crate::time::unix_now();
+            let since = now - UPLOAD_KEY_LIFETIME;
+            db::upload_keys::insert(&txn, user_id, key.hash(), &ids, now, since)
+                .await
+                .map_err(|error| match db::is_unique_violation(&error) {
+                    true => VaultError::KeyUsed,
+                    false => error.into(),
+                })?;
         }
         Ok::<_, VaultError>(rows)
     }

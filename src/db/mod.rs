@@ -10,6 +10,7 @@ pub mod log;
 pub mod migration;
 pub mod rate_limits;
 pub mod sessions;
+pub mod upload_keys;
 pub mod users;
 
 use std::time::Duration;

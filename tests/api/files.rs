@@ -434,6 +434,67 @@ on_every_database! {
 }
 
 on_every_database! {
+    async fn a_retry_with_the_same_idempotency_key_answers_the_first_upload_and_stores_nothing(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("yara").await;
+        let files: [(&str, &[u8]); 2] = [("a.txt", b"first"), ("b.txt", b"second")];
+        let first = script.upload_with_key(&csrf, "retry-me-1", &files).await;
+        assert_eq!(first.status(), StatusCode::CREATED);
+        assert!(first.headers().get("idempotent-replayed").is_none());
+        let first: Value = first.json().await.unwrap();
+
+        let retry = script.upload_with_key(&csrf, "retry-me-1", &files).await;
+        assert_eq!(retry.status(), StatusCode::CREATED);
+        assert_eq!(retry.headers()["idempotent-replayed"], "true");
+        let retry: Value = retry.json().await.unwrap();
+        assert_eq!(retry, first, "the first answer, exactly");
+        assert_eq!(db.count("files").await, 2);
+        assert_eq!(db.count("log_entries").await, 2, "nothing stamped twice");
+
+        // Two sent at once with a new key: one stores, both answer it.
+        let (a, b) = tokio::join!(
+            script.upload_with_key(&csrf, "at-once", &[("c.txt", b"third")]),
+            script.upload_with_key(&csrf, "at-once", &[("c.txt", b"third")]),
+        );
+        assert_eq!((a.status(), b.status()), (StatusCode::CREATED, StatusCode::CREATED));
+        let (a, b): (Value, Value) = (a.json().await.unwrap(), b.json().await.unwrap());
+        assert_eq!(a["files"][0]["id"], b["files"][0]["id"]);
+        assert_eq!(db.count("files").await, 3);
+        assert!(app.stored_files("staging").is_empty());
+
+        // Once its files are deleted, the key answers that, and stores nothing.
+        let id = a["files"][0]["id"].as_i64().unwrap();
+        let deleted = script
+            .http
+            .delete(app.url(&format!("/files/{id}")))
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        let gone = script.upload_with_key(&csrf, "at-once", &[("c.txt", b"third")]).await;
+        assert_eq!(gone.status(), StatusCode::CONFLICT);
+        assert_eq!(gone.json::<Value>().await.unwrap()["error"]["code"], "idempotency_key_in_use");
+        assert_eq!(db.count("files").await, 2);
+
+        // Keys are the user's own, and last a day.
+        let (other, other_csrf) = app.signed_in_script("zack").await;
+        let theirs = other.upload_with_key(&other_csrf, "retry-me-1", &files).await;
+        assert_eq!(theirs.status(), StatusCode::CREATED);
+        assert!(theirs.headers().get("idempotent-replayed").is_none());
+        assert_eq!(db.count("files").await, 4);
+        db.execute("UPDATE upload_keys SET created_at = created_at - 90000").await;
+        let later = script.upload_with_key(&csrf, "retry-me-1", &files).await;
+        assert!(later.headers().get("idempotent-replayed").is_none());
+        assert_eq!(db.count("files").await, 6);
+
+        let bad = script.upload_with_key(&csrf, &"k".repeat(256), &files).await;
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(db.count("files").await, 6);
+    }
+}
+
+on_every_database! {
     async fn two_uploads_at_once_cannot_both_pass_the_quota(db) {
         // Either fits (3000 + 4096 for its row), not both.
         let app = db.spawn_with(&[("USER_QUOTA_BYTES", "10000")]).await;

@@ -527,6 +527,30 @@ impl Client {
         self.try_upload_form(csrf, form).await
     }
 
+    /// [`Client::upload`] with an `Idempotency-Key`.
+    pub async fn upload_with_key(
+        &self,
+        csrf: &str,
+        key: &str,
+        files: &[(&str, &[u8])],
+    ) -> Response {
+        let mut form = reqwest::multipart::Form::new();
+        for (name, bytes) in files {
+            form = form.part(
+                "files",
+                reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+            );
+        }
+        self.http
+            .post(self.url("/upload"))
+            .header("x-csrf-token", csrf)
+            .header("idempotency-key", key)
+            .multipart(form)
+            .send()
+            .await
+            .expect("upload")
+    }
+
     /// `POST /upload` of a form built by the test, parts of any name.
     pub async fn upload_form(&self, csrf: &str, form: reqwest::multipart::Form) -> Response {
         self.try_upload_form(csrf, form).await.expect("upload")

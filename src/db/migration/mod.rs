@@ -12,6 +12,7 @@ mod m20261130_000005_api_tokens;
 mod m20261130_000006_file_proofs;
 mod m20261130_000007_transparency_log;
 mod m20261203_000008_log_leaves;
+mod m20261204_000009_upload_keys;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000006_file_proofs::Migration),
             Box::new(m20261130_000007_transparency_log::Migration),
             Box::new(m20261203_000008_log_leaves::Migration),
+            Box::new(m20261204_000009_upload_keys::Migration),
         ]
     }
 }

@@ -29,13 +29,19 @@ use crate::proofs::openpgp::StreamingSignature;
 use crate::stamping::{self, Received};
 use crate::state::AppState;
 use crate::storage;
-use crate::vault;
+use crate::vault::{self, UploadKey};
 use crate::web::csrf::DeferredCsrf;
 use crate::web::pages::{FlashKind, UploadPage};
 use crate::web::{CurrentUser, Format, Visitor};
 
 /// Staged files synced together, and so the most held open at a time.
 const SYNC_GROUP: usize = 64;
+
+/// A client's name for one upload, so that its retry stores nothing twice
+/// (the IETF httpapi draft's header, as Stripe and others use it).
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+const IDEMPOTENT_REPLAYED: axum::http::HeaderName =
+    axum::http::HeaderName::from_static("idempotent-replayed");
 
 /// A CSRF token is under a hundred characters; past this a field is not one.
 const CSRF_FIELD_LIMIT: usize = 4096;
@@ -90,6 +96,29 @@ pub async fn submit(
     request: Request,
 ) -> Result<Response, AppError> {
     let started = std::time::Instant::now();
+    let key = match request.headers().get(IDEMPOTENCY_KEY) {
+        None => None,
+        Some(value) => Some(UploadKey::parse(value.as_bytes()).ok_or_else(|| {
+            AppError::BadRequest(format!(
+                "The Idempotency-Key header must be 1 to {} visible ASCII characters.",
+                UploadKey::MAX_LEN
+            ))
+        })?),
+    };
+    // The answer to a retry is given before the body is read: the request
+    // must have passed its CSRF check already, by header or bearer token.
+    if key.is_some() && deferred.is_some() {
+        return Err(AppError::Csrf(
+            "With Idempotency-Key, send the security token in the X-CSRF-Token header.",
+        ));
+    }
+    // A retry of an upload that was stored: its first answer, nothing stored again.
+    if let Some(key) = &key
+        && let Some(files) = vault::stored_with(&state.db, user.id, key).await?
+    {
+        tracing::info!(user_id = user.id, "answered a retried upload");
+        return replay(&state, &visitor, format, &files);
+    }
     let outcome = receive(&state, &user, deferred.map(|Extension(d)| d), request).await;
     let received = match outcome {
         Ok(received) => received,
@@ -100,18 +129,25 @@ pub async fn submit(
     let stamped_in = started.elapsed() - received_in;
     let uploaded_at = chrono::DateTime::<chrono::Utc>::from(stamped_at).naive_utc();
     let quota = state.config.user_quota_bytes;
-    let stored = vault::store(
+    let outcome = vault::store(
         &state.db,
         &state.storage,
         user.id,
         uploads,
         uploaded_at,
         quota,
+        key.as_ref(),
     )
     .await;
-    let files = match stored {
-        Ok(files) => files,
-        Err(error) => return refuse(&state, &visitor, format, error.into()),
+    let files = match (outcome, &key) {
+        (Ok(files), _) => files,
+        // A retry sent while the first was still on its way won the race:
+        // its answer is this one's.
+        (Err(vault::VaultError::KeyUsed), Some(key)) => {
+            let files = vault::stored_with(&state.db, user.id, key).await?;
+            return replay(&state, &visitor, format, &files.unwrap_or_default());
+        }
+        (Err(error), _) => return refuse(&state, &visitor, format, error.into()),
     };
     tracing::info!(
         user_id = user.id,
@@ -121,26 +157,59 @@ pub async fn submit(
         stored_in = ?(started.elapsed() - received_in - stamped_in),
         "files stored"
     );
-    Ok(match format {
+    Ok(stored(&state, &visitor, format, &files, false))
+}
+
+/// The first answer again, to a retry of a stored upload: unless its files
+/// have all been deleted since.
+fn replay(
+    state: &AppState,
+    visitor: &Visitor,
+    format: Format,
+    files: &[db::files::File],
+) -> Result<Response, AppError> {
+    if files.is_empty() {
+        return Err(vault::VaultError::KeyUsed.into());
+    }
+    Ok(stored(state, visitor, format, files, true))
+}
+
+/// The answer to a stored upload; a `replayed` one says so in
+/// `Idempotent-Replayed`.
+fn stored(
+    state: &AppState,
+    visitor: &Visitor,
+    format: Format,
+    files: &[db::files::File],
+    replayed: bool,
+) -> Response {
+    let mut response = match format {
         Format::Json => (
             StatusCode::CREATED,
             Json(json!({ "files": files.iter().map(file_json).collect::<Vec<_>>() })),
         )
             .into_response(),
         Format::Html => {
-            let message = match files.as_slice() {
+            let message = match files {
                 [one] => format!("Uploaded “{}”.", one.original_filename),
                 many => format!("Uploaded {} files.", many.len()),
             };
             crate::handlers::auth::redirect_with_flash(
-                &state,
+                state,
                 visitor.secure,
                 "/dashboard",
                 FlashKind::Success,
                 message,
             )
         }
-    })
+    };
+    if replayed {
+        response.headers_mut().insert(
+            IDEMPOTENT_REPLAYED,
+            axum::http::HeaderValue::from_static("true"),
+        );
+    }
+    response
 }
 
 /// Browsers get the form again with the reason; scripts get the error.
