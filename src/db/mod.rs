@@ -48,10 +48,15 @@ pub async fn connect(url: &DatabaseUrl) -> Result<DatabaseConnection, ConfigErro
 /// The pool's settings for `url`.
 fn options(url: &str) -> ConnectOptions {
     let mut options = ConnectOptions::new(url.to_owned());
+    // SQLite runs one writer at a time and each connection keeps a page cache
+    // of its own: a few connections serve as fast and keep memory bounded.
+    let sqlite = url.starts_with("sqlite:");
     options
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
-        .max_connections(16)
+        .max_connections(if sqlite { SQLITE_CONNECTIONS } else { 16 })
+        // Connections idle for a minute close, and give their memory back.
+        .idle_timeout(Duration::from_secs(60))
         .sqlx_logging(false)
         // A connection that comes back still inside a transaction (its
         // rollback failed, say on a full disk) would hold SQLite's write lock
@@ -69,9 +74,15 @@ fn options(url: &str) -> ConnectOptions {
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Full)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
+                // At most this much cached per connection (KiB, negative in
+                // SQLite's spelling): SQLITE_CONNECTIONS × 1 MiB in all.
+                .pragma("cache_size", "-1024")
         });
     options
 }
+
+/// The SQLite pool's size.
+const SQLITE_CONNECTIONS: u32 = 8;
 
 /// Whether a pooled connection is outside any transaction, fit to hand out.
 fn fresh<C: sea_orm::sqlx::Connection>(
