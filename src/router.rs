@@ -48,7 +48,10 @@ pub fn router(state: AppState) -> Router {
             get(files::show::show).delete(files::delete::delete),
         )
         .route("/files/{id}/download", get(files::download::download))
-        .route("/files/{id}/delete", post(files::delete::delete))
+        .route(
+            "/files/{id}/delete",
+            get(files::delete::confirm).post(files::delete::delete),
+        )
         .route("/files/{id}/receipt", get(files::proofs::receipt))
         .route("/files/{id}/timestamp.tsr", get(files::proofs::timestamp))
         .route("/files/{id}/signature.asc", get(files::proofs::signature))
@@ -59,7 +62,7 @@ pub fn router(state: AppState) -> Router {
         .route("/settings/tokens/{id}", delete(settings::tokens::revoke))
         .route(
             "/settings/tokens/{id}/revoke",
-            post(settings::tokens::revoke),
+            get(settings::tokens::confirm_revoke).post(settings::tokens::revoke),
         )
         .route(
             "/verify",
@@ -87,6 +90,9 @@ pub fn router(state: AppState) -> Router {
         .route("/log/proof/consistency", get(log::consistency))
         .route("/static/style.css", get(assets::stylesheet))
         .route("/static/upload.js", get(assets::upload_script))
+        .route("/static/site.js", get(assets::site_script))
+        .route("/static/favicon.svg", get(assets::favicon))
+        .route("/favicon.ico", get(assets::favicon))
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .layer(DefaultBodyLimit::max(web::FORM_LIMIT));

@@ -43,15 +43,16 @@ pub async fn check(
     state.spend_public_budget(peer.ip())?;
     let outcome = receive(&state, request).await;
     Ok(match (format, outcome) {
-        (Format::Json, Ok(Checked { report, ours })) => Json(json!({
-            "issued_by_this_server": ours,
-            "all_hold": report.all_hold(),
-            "checks": report.checks.iter().map(|check| json!({
+        (Format::Json, Ok(checked)) => Json(json!({
+            "summary": checked.summary(),
+            "issued_by_this_server": checked.ours,
+            "all_hold": checked.report.all_hold(),
+            "checks": checked.report.checks.iter().map(|check| json!({
                 "proof": check.proof,
                 "holds": check.outcome.is_ok(),
                 "detail": detail(&check.outcome),
             })).collect::<Vec<_>>(),
-            "not_checked": report.not_checked.iter().map(|check| json!({
+            "not_checked": checked.report.not_checked.iter().map(|check| json!({
                 "proof": check.proof,
                 "detail": detail(&check.outcome),
             })).collect::<Vec<_>>(),
@@ -77,6 +78,63 @@ pub async fn check(
 struct Checked {
     report: Report,
     ours: bool,
+    /// When the receipt says the file was stamped (RFC 3339).
+    stamped_at: String,
+}
+
+impl Checked {
+    /// What the checks mean for the person holding the file, in one plain
+    /// sentence; the details follow it.
+    fn summary(&self) -> String {
+        let report = &self.report;
+        let holds = |proof: &str| {
+            report
+                .checks
+                .iter()
+                .any(|check| check.proof == proof && check.outcome.is_ok())
+        };
+        if !self.ours {
+            return "These proofs were not made by this server, so they prove nothing here.".into();
+        }
+        if !holds("SHA-256") {
+            return "This is not the file this receipt covers.".into();
+        }
+        let failed = report.checks.iter().filter(|c| c.outcome.is_err()).count();
+        if failed > 0 {
+            return format!(
+                "This is the file the receipt covers, but {} of its proofs {} not hold: do not rely on this receipt.",
+                in_words(failed),
+                if failed == 1 { "does" } else { "do" }
+            );
+        }
+        let proofs = report.checks.len().saturating_sub(1);
+        let when = chrono::DateTime::parse_from_rfc3339(&self.stamped_at).map_or_else(
+            |_| self.stamped_at.clone(),
+            |time| {
+                time.with_timezone(&chrono::Utc)
+                    .format("%-d %B %Y at %H:%M:%S UTC")
+                    .to_string()
+            },
+        );
+        let mut sentence = format!(
+            "This file existed, unchanged, on {when}: checked against {} independent proofs.",
+            in_words(proofs)
+        );
+        if !report.not_checked.is_empty() {
+            sentence.push_str(" Some proofs could not be checked without the file itself.");
+        }
+        sentence
+    }
+}
+
+fn in_words(n: usize) -> String {
+    match n {
+        1 => "one".into(),
+        2 => "two".into(),
+        3 => "three".into(),
+        4 => "four".into(),
+        n => n.to_string(),
+    }
 }
 
 /// This server's public keys, which every check here trusts.
@@ -149,8 +207,13 @@ async fn receive(state: &AppState, request: Request) -> Result<Checked, AppError
                     );
                 };
                 let ours = names_our_keys(state, &receipt);
+                let stamped_at = receipt.uploaded_at.clone();
                 let report = stream_through_verification(field, receipt, own_keys(state)).await?;
-                return Ok(Checked { report, ours });
+                return Ok(Checked {
+                    report,
+                    ours,
+                    stamped_at,
+                });
             }
             _ => {}
         }
@@ -159,6 +222,7 @@ async fn receive(state: &AppState, request: Request) -> Result<Checked, AppError
         (Some(receipt), Some(sha256)) => Ok(Checked {
             ours: names_our_keys(state, &receipt),
             report: verification::verify_hash(&sha256, &receipt, &own_keys(state)),
+            stamped_at: receipt.uploaded_at,
         }),
         (None, _) => Err(FieldError::new("receipt", "Choose the receipt.").into()),
         (Some(_), None) => {
@@ -205,6 +269,7 @@ fn page(
     error: Option<String>,
 ) -> VerifyPage {
     let foreign = checked.as_ref().is_some_and(|checked| !checked.ours);
+    let summary = checked.as_ref().map(Checked::summary).unwrap_or_default();
     let report = checked.map(|checked| checked.report);
     let checked = report.is_some();
     let all_hold = report.as_ref().is_some_and(Report::all_hold);
@@ -225,6 +290,7 @@ fn page(
             })
             .collect(),
         checked,
+        summary,
         foreign,
         all_hold,
         not_checked,

@@ -1,5 +1,5 @@
-//! The stylesheet and the upload script, embedded in the binary and served
-//! under content-hashed URLs so that browsers may cache them for good.
+//! The stylesheet, the scripts and the icon, embedded in the binary and
+//! served under content-hashed URLs so that browsers may cache them for good.
 
 use std::sync::LazyLock;
 
@@ -59,6 +59,21 @@ static UPLOAD_SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
     )
 });
 
+static SITE_SCRIPT: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "/static/site.js",
+        include_str!("../../static/site.js"),
+        "text/javascript; charset=utf-8",
+    )
+});
+static FAVICON: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new(
+        "/static/favicon.svg",
+        include_str!("../../static/favicon.svg"),
+        "image/svg+xml",
+    )
+});
+
 /// The URL pages link the stylesheet with.
 pub fn stylesheet_url() -> &'static str {
     &STYLESHEET.url
@@ -80,4 +95,24 @@ pub async fn stylesheet(Query(version): Query<Version>) -> Response {
 
 pub async fn upload_script(Query(version): Query<Version>) -> Response {
     UPLOAD_SCRIPT.respond(version.v.as_deref())
+}
+
+/// The script every page loads (local times), if JavaScript is on.
+pub async fn site_script(Query(version): Query<Version>) -> Response {
+    SITE_SCRIPT.respond(version.v.as_deref())
+}
+
+/// The URL pages load the site script from.
+pub fn site_script_url() -> &'static str {
+    &SITE_SCRIPT.url
+}
+
+/// The site's icon; `/favicon.ico` (where browsers look unasked) answers it too.
+pub async fn favicon(Query(version): Query<Version>) -> Response {
+    FAVICON.respond(version.v.as_deref())
+}
+
+/// The URL pages link the icon with.
+pub fn favicon_url() -> &'static str {
+    &FAVICON.url
 }

@@ -22,6 +22,9 @@ pub enum Name {
     PreSession,
     /// One-shot messages for the next page, signed.
     Flash,
+    /// A just-created API token on its way to the page that shows it once,
+    /// encrypted.
+    NewToken,
 }
 
 impl Name {
@@ -33,6 +36,8 @@ impl Name {
             (Name::PreSession, false) => "presession",
             (Name::Flash, true) => "__Host-flash",
             (Name::Flash, false) => "flash",
+            (Name::NewToken, true) => "__Host-newtoken",
+            (Name::NewToken, false) => "newtoken",
         }
     }
 }
@@ -97,6 +102,32 @@ pub fn flash(secrets: &Secrets, secure: bool, flashes: &[Flash]) -> Cookie<'stat
     jar.get(Name::Flash.for_scheme(secure))
         .cloned()
         .unwrap_or_else(|| removal(Name::Flash, secure))
+}
+
+/// How long a created token waits for its page.
+const NEW_TOKEN_LIFETIME: Duration = Duration::from_secs(120);
+
+/// An encrypted (AES-GCM), short-lived cookie carrying a just-created API
+/// token across the redirect to the page that shows it once: the token
+/// never sits in a URL or a page that a reload would post again.
+pub fn new_token(secrets: &Secrets, secure: bool, token: &str) -> Cookie<'static> {
+    let mut jar = CookieJar::new();
+    jar.private_mut(&secrets.cookie).add(build(
+        Name::NewToken,
+        token.to_owned(),
+        secure,
+        Some(NEW_TOKEN_LIFETIME),
+    ));
+    jar.get(Name::NewToken.for_scheme(secure))
+        .cloned()
+        .unwrap_or_else(|| removal(Name::NewToken, secure))
+}
+
+/// The just-created token the request carries, if it decrypts.
+pub fn read_new_token(secrets: &Secrets, jar: &CookieJar, secure: bool) -> Option<String> {
+    jar.private(&secrets.cookie)
+        .get(Name::NewToken.for_scheme(secure))
+        .map(|cookie| cookie.value().to_owned())
 }
 
 /// The flash messages of the request, if their signature holds.

@@ -86,6 +86,8 @@ fn error_page(state: &AppState, visitor: Option<&Visitor>, info: &ErrorInfo) -> 
         None => super::pages::Layout {
             title: title.to_owned(),
             stylesheet: super::assets::stylesheet_url(),
+            favicon: super::assets::favicon_url(),
+            site_script: super::assets::site_script_url(),
             onion_url: state.config.onion_url.as_ref().map(url::Url::to_string),
             ..Default::default()
         },

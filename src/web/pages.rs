@@ -44,6 +44,10 @@ pub struct Layout {
     pub onion_url: Option<String>,
     /// URL of the stylesheet, versioned by its content hash.
     pub stylesheet: &'static str,
+    /// URL of the site's icon, versioned the same way.
+    pub favicon: &'static str,
+    /// URL of the script every page loads (local times).
+    pub site_script: &'static str,
     /// Request path, to mark the current navigation entry.
     pub path: String,
 }
@@ -94,6 +98,8 @@ pub struct FileView {
     /// Human size such as "1.4 MB".
     pub size: String,
     pub size_bytes: i64,
+    /// The exact byte count, grouped in thousands (`1,234,567`).
+    pub size_exact: String,
     pub sha256: String,
     pub content_type: String,
     /// Display form, e.g. "2026-11-30 12:00:00 UTC".
@@ -130,6 +136,19 @@ pub struct FilePage {
     pub file: FileView,
     /// The OpenPGP key that signed it.
     pub fingerprint: String,
+    /// Its place in the transparency log, once the log has taken it in.
+    pub log: Option<LogPlace>,
+    /// The log's name, as its checkpoints and monitors know it.
+    pub log_origin: String,
+}
+
+/// Where a file's stamp sits in the transparency log.
+#[derive(Clone, Debug)]
+pub struct LogPlace {
+    /// The entry's index (0-based).
+    pub index: u64,
+    /// The size of the latest checkpoint, which includes the entry.
+    pub tree_size: u64,
 }
 
 #[derive(Template, WebTemplate)]
@@ -154,6 +173,22 @@ pub struct ErrorPage {
     pub layout: Layout,
     pub status: u16,
     pub message: String,
+}
+
+/// "Are you sure?" before something that cannot be undone, as a page of its
+/// own so that it works without JavaScript: the button posts, the link goes back.
+#[derive(Template, WebTemplate)]
+#[template(path = "confirm.html")]
+pub struct ConfirmPage {
+    pub layout: Layout,
+    pub question: String,
+    pub consequences: Vec<String>,
+    /// Where the confirming form posts.
+    pub action: String,
+    /// The confirming button's label.
+    pub confirm: &'static str,
+    /// Where "Keep it" leads.
+    pub back: String,
 }
 
 /// A personal API token as the settings page lists it (never the token itself).
@@ -191,6 +226,8 @@ pub struct VerifyPage {
     /// The verdicts, once a file and receipt were checked.
     pub checks: Vec<CheckView>,
     pub checked: bool,
+    /// What the checks mean, in one plain sentence, before the details.
+    pub summary: String,
     /// The receipt names keys other than this server's.
     pub foreign: bool,
     pub all_hold: bool,

@@ -82,6 +82,8 @@ impl Visitor {
             flashes: self.flashes.clone(),
             onion_url: state.config.onion_url.as_ref().map(url::Url::to_string),
             stylesheet: super::assets::stylesheet_url(),
+            favicon: super::assets::favicon_url(),
+            site_script: super::assets::site_script_url(),
             path: self.path.clone(),
         }
     }

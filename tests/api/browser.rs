@@ -63,3 +63,51 @@ async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browse
         "the cancelled upload left nothing"
     );
 }
+
+/// The pages at 1280, 360 and 320 px and with JavaScript off (driven by
+/// `tests/browser/layout.js`): nothing scrolls sideways, Download stays on
+/// screen, times are local with UTC on hover, and Delete asks first.
+#[tokio::test]
+async fn the_pages_fit_a_phone_and_deleting_asks_first_without_javascript() {
+    let Some(dir) = browser_tools() else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI needs node, chromium and `npm ci --prefix tests/browser`"
+        );
+        eprintln!("skipped: node, chromium or tests/browser/node_modules is missing");
+        return;
+    };
+    let db = Database::create(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let app = db.spawn().await;
+    let (script, csrf) = app.signed_in_script("hana").await;
+    let long = format!("{}.txt", "a-rather-long-file-name-".repeat(4));
+    let stored = script
+        .upload(&csrf, &[(long.as_str(), b"wide"), ("short.txt", b"narrow")])
+        .await;
+    assert_eq!(stored.status(), reqwest::StatusCode::CREATED);
+    let stored: serde_json::Value = stored.json().await.unwrap();
+    let id = stored["files"][0]["id"].as_i64().unwrap().to_string();
+    let run = tokio::process::Command::new("node")
+        .current_dir(dir)
+        .arg("layout.js")
+        .arg(app.url(""))
+        // The password `signed_in_script` gives its accounts.
+        .args(["hana", "long enough", &id])
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser run finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("browser layout checks passed"), "{stdout}");
+    assert_eq!(
+        db.count("files").await,
+        1,
+        "the file deleted without JavaScript is gone"
+    );
+}

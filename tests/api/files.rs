@@ -511,3 +511,122 @@ on_every_database! {
         assert!(app.stored_files("staging").is_empty());
     }
 }
+
+/// Deleting a file and revoking a token ask first, on a page of their own
+/// (so without JavaScript too): the link only asks, the page's button acts,
+/// and the file page keeps Delete away from Download.
+#[tokio::test]
+async fn deleting_a_file_or_revoking_a_token_asks_first() {
+    let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await else {
+        return;
+    };
+    let app = db.spawn().await;
+    let browser = app.browser();
+    browser
+        .register("ines", "ines@example.com", "long enough")
+        .await;
+    browser.sign_in("ines", "long enough").await;
+    let csrf = csrf_in(&browser.get("/upload").await.text().await.unwrap());
+    let stored = browser
+        .upload(&csrf, &[("minutes.txt", b"kept until asked")])
+        .await;
+    assert_eq!(stored.status(), StatusCode::SEE_OTHER);
+    let id: i64 = {
+        let list = browser.get("/files").await.text().await.unwrap();
+        regex_lite::Regex::new(r#"href="/files/(\d+)""#)
+            .unwrap()
+            .captures(&list)
+            .unwrap()[1]
+            .parse()
+            .unwrap()
+    };
+
+    // The file page: the receipt first, all three proofs, Verify in the menu.
+    let mut page = String::new();
+    for _ in 0..50 {
+        page = browser
+            .get(&format!("/files/{id}"))
+            .await
+            .text()
+            .await
+            .unwrap();
+        if page.contains("Transparency log entry 0 of") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        page.contains("Transparency log entry 0 of") && page.contains("checkpoint of 1 entries"),
+        "{page}"
+    );
+    let receipt = page.find("Download receipt").expect("a receipt button");
+    assert!(
+        receipt < page.find("RFC 3161 time-stamp token").unwrap(),
+        "the receipt comes first"
+    );
+    assert!(page.contains("What is a receipt?"));
+    assert!(
+        page.contains(r#"<a href="/verify""#),
+        "Verify stays in the menu after sign-in"
+    );
+    assert!(
+        !page.contains(&format!(r#"action="/files/{id}/delete""#)),
+        "no one-click delete"
+    );
+    assert!(page.contains(&format!(r#"href="/files/{id}/delete""#)));
+    let confirm = browser.get(&format!("/files/{id}/delete")).await;
+    assert_eq!(confirm.status(), StatusCode::OK);
+    let confirm = confirm.text().await.unwrap();
+    assert!(
+        confirm.contains("Delete “minutes.txt”?") && confirm.contains("transparency log"),
+        "{confirm}"
+    );
+    assert!(confirm.contains(&format!(r#"action="/files/{id}/delete""#)));
+    assert_eq!(db.count("files").await, 1, "asking deletes nothing");
+    let deleted = browser
+        .post_form(
+            &format!("/files/{id}/delete"),
+            &[("csrf_token", &csrf_in(&confirm))],
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert_eq!(db.count("files").await, 0);
+    assert_eq!(
+        browser.get("/files/999999/delete").await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    let tokens = browser.get("/settings/tokens").await.text().await.unwrap();
+    browser
+        .post_form(
+            "/settings/tokens",
+            &[("name", "nightly"), ("csrf_token", &csrf_in(&tokens))],
+        )
+        .await;
+    let tokens = browser.get("/settings/tokens").await.text().await.unwrap();
+    let token_id = regex_lite::Regex::new(r#"href="/settings/tokens/(\d+)/revoke""#)
+        .unwrap()
+        .captures(&tokens)
+        .unwrap()[1]
+        .to_owned();
+    assert!(
+        !tokens.contains(r#"method="post" action="/settings/tokens/"#),
+        "no one-click revoke"
+    );
+    let confirm = browser
+        .get(&format!("/settings/tokens/{token_id}/revoke"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(confirm.contains("Revoke the token “nightly”?"), "{confirm}");
+    assert_eq!(db.count("api_tokens").await, 1, "asking revokes nothing");
+    let revoked = browser
+        .post_form(
+            &format!("/settings/tokens/{token_id}/revoke"),
+            &[("csrf_token", &csrf_in(&confirm))],
+        )
+        .await;
+    assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
+    assert_eq!(db.count("api_tokens").await, 0);
+}

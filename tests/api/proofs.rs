@@ -403,6 +403,11 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
         html.contains("Every proof holds") && html.matches("OK:").count() == 4,
         "{html}"
     );
+    assert!(
+        html.contains("This file existed, unchanged, on ")
+            && html.contains("checked against three independent proofs."),
+        "one plain sentence first: {html}"
+    );
 
     let mut tampered = content.clone();
     tampered[3] ^= 1;
@@ -415,6 +420,18 @@ async fn the_verify_page_checks_a_file_and_its_receipt_without_an_account() {
         html.contains("Not every proof holds") && html.contains("Failed: SHA-256"),
         "{html}"
     );
+    assert!(
+        html.contains("This is not the file this receipt covers."),
+        "{html}"
+    );
+    // The OpenPGP verdict is in our words, not the library's.
+    assert!(
+        html.contains("the signature does not match the data</span>"),
+        "{html}"
+    );
+    for internal in ["assertion", "left == right", "panicked"] {
+        assert!(!html.contains(internal), "{internal} in {html}");
+    }
 
     let script = app.script();
     let verdict: Value = post_verify(&script, form(&receipt, &content, true))

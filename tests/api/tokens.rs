@@ -18,10 +18,17 @@ on_every_database! {
         browser.sign_in("cleo", "long enough").await;
         let csrf = csrf_in(&browser.get("/settings/tokens").await.text().await.unwrap());
         let created = browser.post_form("/settings/tokens", &[("name", "backup script"), ("csrf_token", &csrf)]).await;
-        assert_eq!(created.status(), StatusCode::CREATED);
-        let token = token_in(&created.text().await.unwrap());
+        // Post, redirect, show once: reloading the page makes no second token.
+        assert_eq!(created.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location(&created), "/settings/tokens");
+        assert!(!created.text().await.unwrap().contains("sst_"), "the token is not in the POST's answer");
+        let shown = browser.get("/settings/tokens").await.text().await.unwrap();
+        let token = token_in(&shown);
+        assert!(shown.contains(&format!("Authorization: Bearer {token}")), "with a curl example");
+        assert_eq!(db.count("api_tokens").await, 1);
         let listing = browser.get("/settings/tokens").await.text().await.unwrap();
         assert!(listing.contains("backup script") && !listing.contains(&token), "shown once, never again");
+        assert_eq!(db.count("api_tokens").await, 1);
 
         // The script needs no cookie and no CSRF token.
         let script = reqwest::Client::new();

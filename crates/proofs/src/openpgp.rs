@@ -26,7 +26,8 @@ pub enum OpenPgpError {
     Pgp(#[from] pgp::errors::Error),
     #[error("invalid key parameters: {0}")]
     KeyParameters(#[from] SecretKeyParamsBuilderError),
-    #[error("malformed OpenPGP {what}: {source}")]
+    /// The parser's own words stay in `source`: they are for logs, not users.
+    #[error("malformed OpenPGP {what}")]
     Malformed {
         what: &'static str,
         source: pgp::errors::Error,
@@ -38,7 +39,7 @@ pub enum OpenPgpError {
     Locked,
     #[error("the signature was made by another key")]
     WrongKey,
-    #[error("the signature does not match the data: {0}")]
+    #[error("the signature does not match the data")]
     BadSignature(#[source] pgp::errors::Error),
     /// GnuPG refuses such signatures ("public key is newer than the signature").
     #[error("the signature is dated before its key was created")]

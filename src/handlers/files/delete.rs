@@ -1,4 +1,5 @@
-//! `POST /files/{id}/delete` (HTML form) and `DELETE /files/{id}` (JSON).
+//! `GET /files/{id}/delete` (the confirmation page), `POST /files/{id}/delete`
+//! (its form) and `DELETE /files/{id}` (JSON).
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -8,8 +9,33 @@ use super::parse_id;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::vault;
-use crate::web::pages::FlashKind;
+use crate::web::pages::{ConfirmPage, FlashKind};
 use crate::web::{CurrentUser, Format, Visitor};
+
+/// Asks before deleting: a page of its own, so a stray click deletes nothing.
+pub async fn confirm(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let id = parse_id(&id)?;
+    let file = crate::db::files::find(&state.db, user.id, id)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok(ConfirmPage {
+        layout: visitor.layout(&state, "Delete file"),
+        question: format!("Delete “{}”?", file.original_filename),
+        consequences: vec![
+            "The file and its contents leave this server, and this cannot be undone.".into(),
+            "Its stamp stays in the transparency log, which only ever grows: a receipt you downloaded still proves the file existed, if you keep the file.".into(),
+        ],
+        action: format!("/files/{}/delete", id.0),
+        confirm: "Delete file",
+        back: format!("/files/{}", id.0),
+    }
+    .into_response())
+}
 
 pub async fn delete(
     State(state): State<AppState>,

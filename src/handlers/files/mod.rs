@@ -44,6 +44,7 @@ pub fn view(file: &File) -> FileView {
         name: file.original_filename.clone(),
         size: human_size(file.size),
         size_bytes: file.size,
+        size_exact: with_separators(file.size),
         sha256: file.sha256.trim().to_owned(),
         content_type: file.content_type.clone(),
         uploaded_at: file.uploaded_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
@@ -54,6 +55,22 @@ pub fn view(file: &File) -> FileView {
 /// When the file was stamped, as its JSON object and receipt state it.
 pub fn uploaded_at(file: &File) -> String {
     rfc3339(file.uploaded_at.and_utc())
+}
+
+/// `1,234,567`: digits in groups of three, for exact byte counts.
+pub fn with_separators(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        grouped.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }
 
 /// `1.4 MB`, `512 bytes`: decimal units, as file managers show them.
@@ -85,7 +102,20 @@ pub fn parse_id(raw: &str) -> Result<FileId, AppError> {
 
 #[cfg(test)]
 mod tests {
-    use super::human_size;
+    use super::{human_size, with_separators};
+
+    #[test]
+    fn exact_sizes_are_grouped_in_thousands() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (1234567, "1,234,567"),
+            (-12345, "-12,345"),
+        ] {
+            assert_eq!(with_separators(n), text);
+        }
+    }
 
     #[test]
     fn sizes_read_like_a_file_manager() {

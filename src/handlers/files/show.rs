@@ -8,7 +8,7 @@ use super::{file_json, parse_id, view};
 use crate::db;
 use crate::error::AppError;
 use crate::state::AppState;
-use crate::web::pages::FilePage;
+use crate::web::pages::{FilePage, LogPlace};
 use crate::web::{CurrentUser, Format, Visitor};
 
 pub async fn show(
@@ -25,9 +25,25 @@ pub async fn show(
         Format::Json => Json(file_json(&file)).into_response(),
         Format::Html => FilePage {
             layout: visitor.layout(&state, file.original_filename.clone()),
+            log: log_place(&state, file.log_entry_id).await?,
+            log_origin: state.log.origin().to_owned(),
             file: view(&file),
             fingerprint: state.signers.openpgp.fingerprint(),
         }
         .into_response(),
     })
+}
+
+/// The entry's index and the latest checkpoint's size, once the sequencer
+/// has placed it (a moment after the upload) and a checkpoint covers it.
+async fn log_place(state: &AppState, entry: Option<i64>) -> Result<Option<LogPlace>, AppError> {
+    let Some(entry) = entry else {
+        return Ok(None);
+    };
+    let Some((Some(index), _)) = state.log.entry(entry).await? else {
+        return Ok(None);
+    };
+    let head = db::log::head(&state.db).await?;
+    let tree_size = head.frontier.size();
+    Ok((head.checkpoint.is_some() && index < tree_size).then_some(LogPlace { index, tree_size }))
 }

@@ -4,8 +4,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
 use chrono::DateTime;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,7 +17,8 @@ use crate::domain::FieldError;
 use crate::error::AppError;
 use crate::state::AppState;
 use crate::time::{unix_now, unix_rfc3339};
-use crate::web::pages::{FlashKind, TokenView, TokensPage};
+use crate::web::cookies::{self, Name};
+use crate::web::pages::{ConfirmPage, FlashKind, TokenView, TokensPage};
 use crate::web::{CurrentUser, Format, Input, Visitor};
 
 fn session_only(user: &CurrentUser) -> Result<(), AppError> {
@@ -34,6 +35,7 @@ pub async fn index(
     user: CurrentUser,
     visitor: Visitor,
     format: Format,
+    headers: HeaderMap,
 ) -> Result<Response, AppError> {
     session_only(&user)?;
     let tokens = db::api_tokens::list(&state.db, user.id).await?;
@@ -42,7 +44,19 @@ pub async fn index(
             Json(json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() }))
                 .into_response()
         }
-        Format::Html => page(&state, &visitor, tokens, None, None).into_response(),
+        Format::Html => {
+            // A token just created is shown this once, then its cookie goes.
+            let jar = cookies::incoming(&headers);
+            let created = cookies::read_new_token(&state.secrets, &jar, visitor.secure);
+            let mut response = page(&state, &visitor, tokens, created, None).into_response();
+            if cookies::value(&jar, Name::NewToken, visitor.secure).is_some() {
+                cookies::set(
+                    &mut response,
+                    &cookies::removal(Name::NewToken, visitor.secure),
+                );
+            }
+            response
+        }
     })
 }
 
@@ -81,19 +95,45 @@ pub async fn create(
             body["token"] = json!(secret.expose());
             Json(body).into_response()
         }
+        // Post, redirect, show once: a reload of the page shows the list,
+        // it does not make a second token.
         Format::Html => {
-            let tokens = db::api_tokens::list(&state.db, user.id).await?;
-            page(
-                &state,
-                &visitor,
-                tokens,
-                Some(secret.expose().to_owned()),
-                None,
-            )
-            .into_response()
+            let mut response = Redirect::to("/settings/tokens").into_response();
+            cookies::set(
+                &mut response,
+                &cookies::new_token(&state.secrets, visitor.secure, secret.expose()),
+            );
+            return Ok(response);
         }
     };
     Ok((StatusCode::CREATED, body).into_response())
+}
+
+/// `GET /settings/tokens/{id}/revoke`: asks before revoking.
+pub async fn confirm_revoke(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    visitor: Visitor,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    session_only(&user)?;
+    let id = id.parse::<i32>().map_err(|_| AppError::NotFound)?;
+    let token = db::api_tokens::list(&state.db, user.id)
+        .await?
+        .into_iter()
+        .find(|token| token.id == id)
+        .ok_or(AppError::NotFound)?;
+    Ok(ConfirmPage {
+        layout: visitor.layout(&state, "Revoke token"),
+        question: format!("Revoke the token “{}”?", token.name),
+        consequences: vec![
+            "Scripts that use it are refused from the next request on, and this cannot be undone: a new token would have to be made and given to them.".into(),
+        ],
+        action: format!("/settings/tokens/{id}/revoke"),
+        confirm: "Revoke token",
+        back: "/settings/tokens".into(),
+    }
+    .into_response())
 }
 
 /// `POST /settings/tokens/{id}/revoke` and `DELETE /settings/tokens/{id}`.
