@@ -1,5 +1,6 @@
-//! The upload page with JavaScript on, in headless Chromium (driven by
-//! `tests/browser/upload.js` through playwright-core).
+//! The pages in headless Chromium, driven through playwright-core by the
+//! scripts in `tests/browser/`: the upload page with JavaScript on, and the
+//! layout at phone widths and with JavaScript off.
 
 use std::path::Path;
 use std::time::Duration;
@@ -19,14 +20,23 @@ fn browser_tools() -> Option<&'static str> {
     ready.then_some(dir)
 }
 
-#[tokio::test]
-async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browser() {
-    let Some(dir) = browser_tools() else {
+/// The tools' folder, or `None` (with a note) off CI when they are missing;
+/// under CI their absence fails the test.
+fn browser_tools_or_skip() -> Option<&'static str> {
+    let dir = browser_tools();
+    if dir.is_none() {
         assert!(
             std::env::var("CI").as_deref() != Ok("true"),
             "CI needs node, chromium and `npm ci --prefix tests/browser`"
         );
         eprintln!("skipped: node, chromium or tests/browser/node_modules is missing");
+    }
+    dir
+}
+
+#[tokio::test]
+async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browser() {
+    let Some(dir) = browser_tools_or_skip() else {
         return;
     };
     let db = Database::create(Backend::Sqlite)
@@ -69,12 +79,7 @@ async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browse
 /// screen, times are local with UTC on hover, and Delete asks first.
 #[tokio::test]
 async fn the_pages_fit_a_phone_and_deleting_asks_first_without_javascript() {
-    let Some(dir) = browser_tools() else {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI needs node, chromium and `npm ci --prefix tests/browser`"
-        );
-        eprintln!("skipped: node, chromium or tests/browser/node_modules is missing");
+    let Some(dir) = browser_tools_or_skip() else {
         return;
     };
     let db = Database::create(Backend::Sqlite)
