@@ -157,6 +157,10 @@ pub struct UploadPage {
     pub layout: Layout,
     /// Why the last upload was refused.
     pub error: Option<String>,
+    /// `MAX_CONTENT_LENGTH` in bytes, for the script's check before sending.
+    pub max_bytes: u64,
+    /// The accepted extensions, comma-separated, empty for any.
+    pub extension_list: String,
     /// Largest request, human form ("10 GiB").
     pub max_size: String,
     /// Accepted extensions as text ("pdf, png, txt" or "any").

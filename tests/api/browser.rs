@@ -42,7 +42,8 @@ async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browse
     let db = Database::create(Backend::Sqlite)
         .await
         .expect("SQLite is always available");
-    let app = db.spawn().await;
+    // Room for one 80 MiB file in an upload, not two.
+    let app = db.spawn_with(&[("MAX_CONTENT_LENGTH", "100MiB")]).await;
     app.browser()
         .register("gwen", "gwen@example.com", "long enough")
         .await;
@@ -65,8 +66,8 @@ async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browse
     assert!(stdout.contains("browser upload checks passed"), "{stdout}");
     assert_eq!(
         db.count("files").await,
-        2,
-        "only the finished upload was stored"
+        3,
+        "only the finished uploads were stored: two picked, one dropped"
     );
     assert!(
         app.stored_files("staging").is_empty(),
@@ -76,7 +77,9 @@ async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browse
 
 /// The pages at 1280, 360 and 320 px and with JavaScript off (driven by
 /// `tests/browser/layout.js`): nothing scrolls sideways, Download stays on
-/// screen, times are local with UTC on hover, and Delete asks first.
+/// screen, times are local with UTC on hover; without JavaScript a new token
+/// is shown once, the receipt comes first, /verify's verdict is plain, and
+/// Delete asks first.
 #[tokio::test]
 async fn the_pages_fit_a_phone_and_deleting_asks_first_without_javascript() {
     let Some(dir) = browser_tools_or_skip() else {

@@ -1,10 +1,15 @@
 // The pages at phone widths and without JavaScript, in headless Chromium:
 // nothing scrolls sideways at 360 and 320 px and every file's Download stays on
-// screen; times show in the viewer's zone with UTC on hover; deleting a file
-// asks first and works with JavaScript off.
+// screen; times show in the viewer's zone with UTC on hover. With JavaScript
+// off: a new token is shown once, the file page offers its receipt first,
+// /verify says plainly when a file is not the receipt's, and deleting a file
+// asks first.
 // Usage: node layout.js BASE_URL USERNAME PASSWORD FILE_ID; exits non-zero on failure.
 'use strict';
 const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
 const { chromium } = require('playwright-core');
 
 const [base, username, password, fileId] = process.argv.slice(2);
@@ -48,10 +53,44 @@ async function signIn(page) {
       await context.close();
     }
 
-    // Without JavaScript: Delete asks on a page of its own, then deletes.
+    // Without JavaScript, at 360 px.
     const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 360, height: 800 } });
     const page = await context.newPage();
     await signIn(page);
+
+    // A new token is shown once, after a redirect: a reload shows it no more.
+    await page.goto(`${base}/settings/tokens`);
+    await page.fill('#name', 'phone');
+    await Promise.all([page.waitForURL('**/settings/tokens'), page.click('text=Create token')]);
+    assert.ok((await page.textContent('main')).includes('Your new token'), 'the token is shown');
+    await page.reload();
+    assert.ok(!(await page.textContent('main')).includes('Your new token'), 'and only once');
+
+    // The file page offers the receipt first; /verify says plainly that
+    // another file is not the receipt's.
+    await page.goto(`${base}/files/${fileId}`);
+    const text = await page.textContent('main');
+    assert.ok(text.indexOf('Download receipt') < text.indexOf('RFC 3161 time-stamp token'), 'the receipt comes first');
+    let receipt;
+    for (let i = 0; i < 50; i += 1) {
+      receipt = await page.request.get(`${base}/files/${fileId}/receipt`);
+      if (receipt.status() === 200) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(receipt.status(), 200);
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), 'layout-'));
+    fs.writeFileSync(path.join(work, 'file.receipt'), await receipt.body());
+    fs.writeFileSync(path.join(work, 'other.txt'), 'not the file the receipt covers');
+    await page.goto(`${base}/verify`);
+    await page.setInputFiles('#receipt', path.join(work, 'file.receipt'));
+    await page.setInputFiles('#file', path.join(work, 'other.txt'));
+    await page.click('main button[type=submit]');
+    const verdict = await page.textContent('#verdict-title');
+    assert.equal(verdict.trim(), 'This is not the file this receipt covers.');
+    assert.ok(!/assertion|left == right|panicked/.test(await page.textContent('main')), 'no internal text');
+    fs.rmSync(work, { recursive: true });
+
+    // Delete asks on a page of its own, then deletes.
     await page.goto(`${base}/files/${fileId}`);
     await Promise.all([page.waitForURL(`**/files/${fileId}/delete`), page.click('text=Delete file…')]);
     assert.ok((await page.textContent('h1')).includes('?'), 'the page asks');

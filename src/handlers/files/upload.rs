@@ -67,19 +67,22 @@ pub async fn form(
 }
 
 fn page(state: &AppState, visitor: &Visitor, error: Option<String>) -> UploadPage {
-    let (extensions, accept) = match &state.config.allowed_extensions {
-        AllowedExtensions::Any => ("any type".to_owned(), String::new()),
+    let (extensions, accept, extension_list) = match &state.config.allowed_extensions {
+        AllowedExtensions::Any => ("any type".to_owned(), String::new(), String::new()),
         AllowedExtensions::Only(set) => (
             set.iter().cloned().collect::<Vec<_>>().join(", "),
             set.iter()
                 .map(|e| format!(".{e}"))
                 .collect::<Vec<_>>()
                 .join(","),
+            set.iter().cloned().collect::<Vec<_>>().join(","),
         ),
     };
     UploadPage {
         layout: visitor.layout(state, "Upload files"),
         error,
+        max_bytes: state.config.max_content_length,
+        extension_list,
         max_size: human_size(i64::try_from(state.config.max_content_length).unwrap_or(i64::MAX)),
         extensions,
         accept,
