@@ -3,7 +3,8 @@
 // screen; times show in the viewer's zone with UTC on hover. With JavaScript
 // off: a new token is shown once, the file page offers its receipt first,
 // /verify says plainly when a file is not the receipt's, and deleting a file
-// asks first.
+// asks first. Every page passes axe-core with no serious or critical
+// violation.
 // Usage: node layout.js BASE_URL USERNAME PASSWORD FILE_ID; exits non-zero on failure.
 'use strict';
 const assert = require('node:assert/strict');
@@ -14,6 +15,17 @@ const { chromium } = require('playwright-core');
 
 const [base, username, password, fileId] = process.argv.slice(2);
 const executablePath = process.env.CHROMIUM || '/usr/bin/chromium';
+
+// axe-core, run inside each page: no serious or critical violation allowed.
+const axeSource = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8');
+async function audit(page, label) {
+  await page.evaluate(axeSource);
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  const bad = result.violations
+    .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
+    .map((violation) => `${violation.id} (${violation.impact}): ${violation.nodes.map((node) => node.target.join(' ')).join(', ')}`);
+  assert.deepEqual(bad, [], `${label}: accessibility`);
+}
 
 async function signIn(page) {
   await page.goto(`${base}/auth/login`);
@@ -29,6 +41,22 @@ async function signIn(page) {
       '--disable-component-update', '--disable-sync'],
   });
   try {
+    // Before signing in.
+    for (const width of [1280, 360]) {
+      const context = await browser.newContext({ viewport: { width, height: 800 } });
+      const page = await context.newPage();
+      for (const path of ['/', '/auth/login', '/auth/register', '/verify', '/missing']) {
+        await page.goto(`${base}${path}`);
+        const { scroll, inner } = await page.evaluate(() => ({
+          scroll: document.documentElement.scrollWidth,
+          inner: window.innerWidth,
+        }));
+        assert.ok(scroll <= inner, `${path} at ${width} px is ${scroll} px wide`);
+        await audit(page, `${path} at ${width} px`);
+      }
+      await context.close();
+    }
+
     const paths = ['/dashboard', '/files', `/files/${fileId}`, `/files/${fileId}/delete`, '/settings/tokens', '/verify', '/upload'];
     for (const width of [1280, 360, 320]) {
       const context = await browser.newContext({ viewport: { width, height: 800 } });
@@ -45,6 +73,18 @@ async function signIn(page) {
           const box = await link.boundingBox();
           assert.ok(box && box.x >= 0 && box.x + box.width <= inner, `${path} at ${width} px hides a Download link`);
         }
+        await audit(page, `${path} at ${width} px`);
+      }
+      // With JavaScript, a new token has a Copy button that copies it.
+      if (width === 1280) {
+        await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+        await page.goto(`${base}/settings/tokens`);
+        await page.fill('#name', 'copied');
+        await Promise.all([page.waitForURL('**/settings/tokens'), page.click('text=Create token')]);
+        const token = (await page.textContent('#new-token')).trim();
+        await page.click('text=Copy the token');
+        await page.waitForFunction(() => /Copied/.test(document.querySelector('button[data-copy]').textContent));
+        assert.equal(await page.evaluate(() => navigator.clipboard.readText()), token, 'Copy copies the token');
       }
       // With JavaScript, times are the viewer's; the UTC text is on hover.
       await page.goto(`${base}/files/${fileId}`);
