@@ -100,6 +100,9 @@ pub struct FileView {
     pub size_bytes: i64,
     /// The exact byte count, grouped in thousands (`1,234,567`).
     pub size_exact: String,
+    /// Whether its stamp has a transparency-log entry besides the time-stamp
+    /// and the signature (files stored before the log have none).
+    pub logged: bool,
     pub sha256: String,
     pub content_type: String,
     /// Display form, e.g. "2026-11-30 12:00:00 UTC".

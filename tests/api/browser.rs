@@ -119,3 +119,54 @@ async fn the_pages_fit_a_phone_and_deleting_asks_first_without_javascript() {
         "the file deleted without JavaScript is gone"
     );
 }
+
+/// A new user's whole journey (`tests/browser/journey.js`), by keyboard where
+/// a person types, once with JavaScript and once without. The run with
+/// JavaScript takes the README's screenshots when `SECURESTAMP_SCREENSHOTS`
+/// names a folder (`docs/`).
+#[tokio::test]
+async fn a_new_users_whole_journey_works_with_and_without_javascript() {
+    let Some(dir) = browser_tools_or_skip() else {
+        return;
+    };
+    let db = Database::create(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let app = db.spawn().await;
+    for javascript in ["on", "off"] {
+        let work = tempfile::tempdir().unwrap();
+        let mut command = tokio::process::Command::new("node");
+        command
+            .current_dir(dir)
+            .arg("journey.js")
+            .arg(app.url(""))
+            .arg(javascript)
+            .arg(work.path());
+        if javascript == "on"
+            && let Some(shots) = std::env::var_os("SECURESTAMP_SCREENSHOTS")
+        {
+            command.arg(shots);
+        }
+        let run = command.kill_on_drop(true).output();
+        let output = tokio::time::timeout(Duration::from_secs(180), run)
+            .await
+            .expect("the browser run finishes")
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        if !output.status.success() {
+            // Keep the failure's screenshot where CI's log says.
+            let kept = work.keep();
+            panic!(
+                "JavaScript {javascript}: {stdout}\n{stderr}\n(screenshots in {})",
+                kept.display()
+            );
+        }
+        assert!(stdout.contains("journey passed"), "{stdout}");
+    }
+    assert_eq!(
+        db.count("files").await,
+        4,
+        "three and three uploaded, one of each run deleted"
+    );
+}

@@ -45,6 +45,7 @@ pub fn view(file: &File) -> FileView {
         size: human_size(file.size),
         size_bytes: file.size,
         size_exact: with_separators(file.size),
+        logged: file.log_entry_id.is_some(),
         sha256: file.sha256.trim().to_owned(),
         content_type: file.content_type.clone(),
         uploaded_at: file.uploaded_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
