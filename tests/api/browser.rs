@@ -2,6 +2,7 @@
 //! scripts in `tests/browser/`: the upload page with JavaScript on, and the
 //! layout at phone widths and with JavaScript off.
 
+use std::ffi::OsStr;
 use std::path::Path;
 use std::time::Duration;
 
@@ -34,6 +35,28 @@ fn browser_tools_or_skip() -> Option<&'static str> {
     dir
 }
 
+/// Runs `node SCRIPT ARGS…` in the tools' folder, within three minutes, and
+/// checks that it passed: a zero exit and `passed` in what it printed, whose
+/// output the failure shows.
+async fn run_script(dir: &str, script: &str, args: &[&OsStr]) {
+    let run = tokio::process::Command::new("node")
+        .current_dir(dir)
+        .arg(script)
+        .args(args)
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(180), run)
+        .await
+        .expect("the browser run finishes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success() && stdout.contains("passed"),
+        "{script} {args:?}: {stdout}\n{stderr}"
+    );
+}
+
 #[tokio::test]
 async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browser() {
     let Some(dir) = browser_tools_or_skip() else {
@@ -48,22 +71,14 @@ async fn the_upload_page_shows_progress_cancels_and_reports_refusals_in_a_browse
         .register("gwen", "gwen@example.com", "long enough")
         .await;
     let work = tempfile::tempdir().unwrap();
-    let run = tokio::process::Command::new("node")
-        .current_dir(dir)
-        .arg("upload.js")
-        .arg(app.url(""))
-        .args(["gwen", "long enough"])
-        .arg(work.path())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the browser run finishes")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("browser upload checks passed"), "{stdout}");
+    let base = app.url("");
+    let args: [&OsStr; 4] = [
+        base.as_ref(),
+        "gwen".as_ref(),
+        "long enough".as_ref(),
+        work.path().as_os_str(),
+    ];
+    run_script(dir, "upload.js", &args).await;
     assert_eq!(
         db.count("files").await,
         3,
@@ -97,22 +112,15 @@ async fn the_pages_fit_a_phone_and_deleting_asks_first_without_javascript() {
     assert_eq!(stored.status(), reqwest::StatusCode::CREATED);
     let stored: serde_json::Value = stored.json().await.unwrap();
     let id = stored["files"][0]["id"].as_i64().unwrap().to_string();
-    let run = tokio::process::Command::new("node")
-        .current_dir(dir)
-        .arg("layout.js")
-        .arg(app.url(""))
-        // The password `signed_in_script` gives its accounts.
-        .args(["hana", "long enough", &id])
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(180), run)
-        .await
-        .expect("the browser run finishes")
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("browser layout checks passed"), "{stdout}");
+    let base = app.url("");
+    // The password `signed_in_script` gives its accounts.
+    let args: [&OsStr; 4] = [
+        base.as_ref(),
+        "hana".as_ref(),
+        "long enough".as_ref(),
+        id.as_ref(),
+    ];
+    run_script(dir, "layout.js", &args).await;
     assert_eq!(
         db.count("files").await,
         1,
@@ -133,36 +141,17 @@ async fn a_new_users_whole_journey_works_with_and_without_javascript() {
         .await
         .expect("SQLite is always available");
     let app = db.spawn().await;
+    let base = app.url("");
+    let shots = std::env::var_os("SECURESTAMP_SCREENSHOTS");
     for javascript in ["on", "off"] {
-        let work = tempfile::tempdir().unwrap();
-        let mut command = tokio::process::Command::new("node");
-        command
-            .current_dir(dir)
-            .arg("journey.js")
-            .arg(app.url(""))
-            .arg(javascript)
-            .arg(work.path());
-        if javascript == "on"
-            && let Some(shots) = std::env::var_os("SECURESTAMP_SCREENSHOTS")
-        {
-            command.arg(shots);
+        // Not deleted on failure: a failing step's screenshot stays there.
+        let work = tempfile::tempdir().unwrap().keep();
+        let mut args: Vec<&OsStr> = vec![base.as_ref(), javascript.as_ref(), work.as_os_str()];
+        if let (Some(shots), "on") = (&shots, javascript) {
+            args.push(shots.as_os_str());
         }
-        let run = command.kill_on_drop(true).output();
-        let output = tokio::time::timeout(Duration::from_secs(180), run)
-            .await
-            .expect("the browser run finishes")
-            .unwrap();
-        let stdout = String::from_utf8_lossy(&output.stdout);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        if !output.status.success() {
-            // Keep the failure's screenshot where CI's log says.
-            let kept = work.keep();
-            panic!(
-                "JavaScript {javascript}: {stdout}\n{stderr}\n(screenshots in {})",
-                kept.display()
-            );
-        }
-        assert!(stdout.contains("journey passed"), "{stdout}");
+        run_script(dir, "journey.js", &args).await;
+        let _ = std::fs::remove_dir_all(&work);
     }
     assert_eq!(
         db.count("files").await,
