@@ -78,14 +78,8 @@ pub async fn stored_with(
     let Some(ids) = db::upload_keys::find(db, user_id, key.hash(), since).await? else {
         return Ok(None);
     };
-    let mut files = Vec::with_capacity(ids.len());
-    for id in ids {
-        // A file deleted since is left out of the answer.
-        if let Some(file) = db::files::find(db, user_id, FileId(id)).await? {
-            files.push(file);
-        }
-    }
-    Ok(Some(files))
+    // A file deleted since is left out of the answer.
+    db::files::find_all(db, user_id, ids).await.map(Some)
 }
 
 /// What a file row records besides its content.

@@ -84,6 +84,19 @@ pub async fn find(
         .await
 }
 
+/// Those of `ids` the user owns, in the order they were stored.
+pub async fn find_all(
+    conn: &impl ConnectionTrait,
+    user_id: i32,
+    ids: Vec<i32>,
+) -> Result<Vec<File>, DbErr> {
+    owned_by(user_id)
+        .filter(files::Column::Id.is_in(ids))
+        .order_by_asc(files::Column::Id)
+        .all(conn)
+        .await
+}
+
 /// Deletes the row and returns it, if the user owns it.
 pub async fn delete(
     conn: &impl ConnectionTrait,

@@ -47,11 +47,14 @@ impl Storage {
     /// Creates the layout under `root` if needed.
     pub async fn open(root: &Path) -> io::Result<Storage> {
         // Owner-only from the top: no other account reaches a stored file.
-        for folder in [root.to_owned(), root.join("staging"), root.join("objects")] {
-            tokio::task::spawn_blocking(move || crate::owner_only::create_folder(&folder))
-                .await
-                .map_err(io::Error::other)??;
-        }
+        let folders = [root.to_owned(), root.join("staging"), root.join("objects")];
+        tokio::task::spawn_blocking(move || {
+            folders
+                .iter()
+                .try_for_each(|folder| crate::owner_only::create_folder(folder))
+        })
+        .await
+        .map_err(io::Error::other)??;
         Ok(Storage {
             root: root.to_owned(),
         })
