@@ -170,12 +170,16 @@ pub struct DatabaseUnreachable;
 
 /// What a client is told about an error; attached to error responses so that
 /// the negotiation layer can render it as HTML instead.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorInfo {
     #[serde(skip)]
     pub status: StatusCode,
+    /// A stable snake_case code, such as `not_found` or `rate_limited`.
+    #[schema(example = "not_found")]
     pub code: &'static str,
+    /// A sentence to show a person.
     pub message: String,
+    /// The form field at fault, when one is.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<&'static str>,
 }
@@ -183,8 +187,10 @@ pub struct ErrorInfo {
 impl ErrorInfo {
     /// The contract's JSON error response.
     pub fn json_response(&self) -> Response {
-        let mut response =
-            (self.status, Json(serde_json::json!({ "error": self }))).into_response();
+        let body = crate::openapi::ErrorBody {
+            error: self.clone(),
+        };
+        let mut response = (self.status, Json(body)).into_response();
         response.extensions_mut().insert(self.clone());
         response
     }

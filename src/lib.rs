@@ -17,6 +17,7 @@ pub mod error;
 pub mod handlers;
 pub mod keys;
 pub mod log;
+pub mod openapi;
 pub mod owner_only;
 pub mod rate_limit;
 pub mod router;

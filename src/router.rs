@@ -4,102 +4,83 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Request};
 use axum::middleware::from_fn_with_state;
-use axum::routing::{delete, get, post};
+use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::error::AppError;
+use utoipa::OpenApi;
+use utoipa_axum::router::{OpenApiRouter, UtoipaMethodRouterExt};
+use utoipa_axum::routes;
+
 use crate::handlers::{auth, files, health, home, keys, log, not_found, settings, tsa, verify};
+use crate::openapi;
 use crate::state::AppState;
 use crate::web::{self, assets, headers, negotiate, visitor};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 pub fn router(state: AppState) -> Router {
+    let upload_limit = DefaultBodyLimit::max(
+        usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX),
+    );
     // Pages, forms and the account API: who is asking, and the CSRF check.
-    let pages = Router::new()
+    // Every route that answers JSON is registered with `routes!`, which takes
+    // its operation for the OpenAPI document from the handler's `#[utoipa::path]`.
+    let pages = OpenApiRouter::with_openapi(openapi::Frame::openapi())
         .route("/", get(home::show))
-        .route(
-            "/auth/register",
-            get(auth::register::form).post(auth::register::submit),
-        )
-        .route(
-            "/auth/login",
-            get(auth::login::form).post(auth::login::submit),
-        )
-        .route(
-            "/auth/logout",
-            get(auth::logout::run).post(auth::logout::run),
-        )
-        .route("/dashboard", get(files::list::dashboard))
-        .route(
-            "/upload",
-            get(files::upload::form)
-                .post(files::upload::submit)
-                .layer(DefaultBodyLimit::max(
-                    usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX),
-                )),
-        )
-        .route("/files", get(files::list::index))
-        .route(
-            "/files/{id}",
-            get(files::show::show).delete(files::delete::delete),
-        )
-        .route("/files/{id}/download", get(files::download::download))
-        .route(
-            "/files/{id}/delete",
-            get(files::delete::confirm).post(files::delete::delete),
-        )
-        .route("/files/{id}/receipt", get(files::proofs::receipt))
-        .route("/files/{id}/timestamp.tsr", get(files::proofs::timestamp))
-        .route("/files/{id}/signature.asc", get(files::proofs::signature))
-        .route(
-            "/settings/tokens",
-            get(settings::tokens::index).post(settings::tokens::create),
-        )
-        .route("/settings/tokens/{id}", delete(settings::tokens::revoke))
+        .routes(routes!(auth::register::form, auth::register::submit))
+        .routes(routes!(auth::login::form, auth::login::submit))
+        .routes(routes!(auth::logout::run))
+        .routes(routes!(files::list::dashboard))
+        .routes(routes!(files::upload::form, files::upload::submit).layer(upload_limit))
+        .routes(routes!(files::list::index))
+        .routes(routes!(files::show::show, files::delete::delete))
+        .routes(routes!(files::download::download))
+        .route("/files/{id}/delete", get(files::delete::confirm))
+        .routes(routes!(files::delete::delete_from_form))
+        .routes(routes!(files::proofs::receipt))
+        .routes(routes!(files::proofs::timestamp))
+        .routes(routes!(files::proofs::signature))
+        .routes(routes!(settings::tokens::index, settings::tokens::create))
+        .routes(routes!(settings::tokens::revoke))
         .route(
             "/settings/tokens/{id}/revoke",
-            get(settings::tokens::confirm_revoke).post(settings::tokens::revoke),
+            get(settings::tokens::confirm_revoke),
         )
-        .route(
-            "/verify",
-            get(verify::form)
-                .post(verify::check)
-                .layer(DefaultBodyLimit::max(
-                    usize::try_from(state.config.max_content_length).unwrap_or(usize::MAX),
-                )),
-        )
+        .routes(routes!(settings::tokens::revoke_from_form))
+        .route("/verify", get(verify::form))
+        .routes(routes!(verify::check).layer(upload_limit))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(web::FORM_LIMIT))
         .layer(from_fn_with_state(state.clone(), visitor::layer));
     // For tools and caches: no cookie is read or set, so no session is looked up.
-    let public = Router::new()
-        .route(
-            "/tsa",
-            post(tsa::stamp).layer(DefaultBodyLimit::max(tsa::BODY_LIMIT)),
-        )
-        .route("/keys/tsa-chain.pem", get(keys::tsa_chain))
-        .route("/keys/openpgp.asc", get(keys::openpgp))
-        .route("/keys/log.vkey", get(log::verifier_key))
-        .route("/log/checkpoint", get(log::checkpoint))
+    let public = OpenApiRouter::new()
+        .routes(routes!(tsa::stamp).layer(DefaultBodyLimit::max(tsa::BODY_LIMIT)))
+        .routes(routes!(keys::tsa_chain))
+        .routes(routes!(keys::openpgp))
+        .routes(routes!(log::verifier_key))
+        .routes(routes!(log::checkpoint))
         .route("/log/tile/{*path}", get(log::tile))
-        .route("/log/proof/inclusion", get(log::inclusion))
-        .route("/log/proof/consistency", get(log::consistency))
+        .routes(routes!(log::inclusion))
+        .routes(routes!(log::consistency))
         .route("/static/style.css", get(assets::stylesheet))
         .route("/static/upload.js", get(assets::upload_script))
         .route("/static/site.js", get(assets::site_script))
         .route("/static/favicon.svg", get(assets::favicon))
         .route("/favicon.ico", get(assets::favicon))
-        .route("/healthz", get(health::live))
-        .route("/readyz", get(health::ready))
+        .routes(routes!(health::live))
+        .routes(routes!(health::ready))
         .layer(DefaultBodyLimit::max(web::FORM_LIMIT));
+    let (routes, mut api) = pages.merge(public).split_for_parts();
+    openapi::complete(&mut api);
+    let document = openapi::Document::render(&api);
+    let routes = routes.route(openapi::PATH, get(move || async move { document }));
 
     // Listed innermost first: a request passes them bottom-up.
-    pages
-        .merge(public)
+    routes
         // Inside negotiation, so that a panic still gets a page and the security headers.
         .layer(CatchPanicLayer::custom(|_| {
             AppError::internal("a handler panicked").info().json_response()

@@ -8,6 +8,15 @@ use axum::response::{IntoResponse, Response};
 
 use crate::state::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/keys/tsa-chain.pem",
+    operation_id = "tsa_certificate_chain",
+    tag = "keys",
+    summary = "The TSA certificate and its root, PEM",
+    description = "For `openssl ts -verify -CAfile`.",
+    responses((status = OK, description = "The TSA certificate, then its root.", body = String, content_type = "application/pem-certificate-chain")),
+)]
 pub async fn tsa_chain(State(state): State<AppState>) -> Response {
     // RFC 8555 §9.1's media type for a PEM certificate chain.
     public_key(
@@ -16,6 +25,15 @@ pub async fn tsa_chain(State(state): State<AppState>) -> Response {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/keys/openpgp.asc",
+    operation_id = "openpgp_key",
+    tag = "keys",
+    summary = "The server's OpenPGP public key, ASCII-armoured",
+    description = "For `gpg --import`; its user id is `GPG_USER`.",
+    responses((status = OK, description = "The public key.", body = String, content_type = "application/pgp-keys")),
+)]
 pub async fn openpgp(State(state): State<AppState>) -> Response {
     public_key(state.openpgp_public.to_string(), "application/pgp-keys")
 }

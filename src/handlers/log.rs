@@ -11,11 +11,13 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::db;
 use crate::db::log::Head;
 use crate::error::AppError;
 use crate::log::{ProveError, consistency_proof, inclusion_proof};
+use crate::openapi::ErrorBody;
 use crate::proofs::tlog::Hash;
 use crate::proofs::tlog::tiles::{self, Tile};
 use crate::state::AppState;
@@ -34,6 +36,16 @@ async fn head(state: &AppState) -> Result<(Head, String), AppError> {
         .ok_or(AppError::NotReady { retry_after: 1 })
 }
 
+#[utoipa::path(
+    get,
+    path = "/log/checkpoint",
+    operation_id = "log_checkpoint",
+    tag = "log",
+    summary = "The log's latest signed checkpoint",
+    description = "A C2SP tlog-checkpoint in a signed note, signed with the key at \
+`/keys/log.vkey`. Hash tiles and entry bundles are under `/log/tile/` (C2SP tlog-tiles).",
+    responses((status = OK, description = "The checkpoint note.", body = String, content_type = "text/plain; charset=utf-8")),
+)]
 pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppError> {
     let (_, checkpoint) = head(&state).await?;
     Ok(with_headers(
@@ -43,6 +55,14 @@ pub async fn checkpoint(State(state): State<AppState>) -> Result<Response, AppEr
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/keys/log.vkey",
+    operation_id = "log_verifier_key",
+    tag = "log",
+    summary = "The log's signed-note verifier key",
+    responses((status = OK, description = "The key, in the signed-note verifier key format.", body = String, content_type = "text/plain; charset=utf-8")),
+)]
 pub async fn verifier_key(State(state): State<AppState>) -> Response {
     with_headers(
         format!("{}\n", state.log.verifier_key()),
@@ -86,7 +106,8 @@ fn missing() -> AppError {
     AppError::internal("the log's stored hashes or entries are incomplete")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct InclusionQuery {
     /// The entry's position…
     index: Option<u64>,
@@ -96,7 +117,7 @@ pub struct InclusionQuery {
     tree_size: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct InclusionProof {
     index: u64,
     tree_size: u64,
@@ -107,6 +128,20 @@ pub struct InclusionProof {
     checkpoint: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/log/proof/inclusion",
+    operation_id = "log_inclusion_proof",
+    tag = "log",
+    summary = "An entry's inclusion proof",
+    description = "For clients without tile logic; the tiles give the same hashes.",
+    params(InclusionQuery),
+    responses(
+        (status = OK, description = "The proof.", body = InclusionProof),
+        (status = BAD_REQUEST, description = "Neither or both of `index` and `leaf_hash`, or out of range.", body = ErrorBody),
+        (status = NOT_FOUND, description = "No entry has that leaf hash.", body = ErrorBody),
+    ),
+)]
 pub async fn inclusion(
     State(state): State<AppState>,
     Query(query): Query<InclusionQuery>,
@@ -143,14 +178,16 @@ pub async fn inclusion(
     }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ConsistencyQuery {
+    /// The older tree size.
     from: u64,
-    /// Defaults to the current size.
+    /// The newer; defaults to the current size.
     to: Option<u64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct ConsistencyProof {
     from: u64,
     to: u64,
@@ -161,6 +198,18 @@ pub struct ConsistencyProof {
     checkpoint: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/log/proof/consistency",
+    operation_id = "log_consistency_proof",
+    tag = "log",
+    summary = "A proof that one tree size extends another",
+    params(ConsistencyQuery),
+    responses(
+        (status = OK, description = "The proof.", body = ConsistencyProof),
+        (status = BAD_REQUEST, description = "A size out of range.", body = ErrorBody),
+    ),
+)]
 pub async fn consistency(
     State(state): State<AppState>,
     Query(query): Query<ConsistencyQuery>,

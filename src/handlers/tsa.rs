@@ -45,6 +45,27 @@ fn is_timestamp_query(headers: &HeaderMap) -> bool {
         })
 }
 
+#[utoipa::path(
+    post,
+    path = "/tsa",
+    operation_id = "timestamp",
+    tag = "keys",
+    summary = "RFC 3161 time-stamping",
+    description = "RFC 3161's HTTP transport: a DER `TimeStampReq` in, a DER `TimeStampResp` \
+out, whatever the status; a refused request gets a `rejection` reply saying why. A granted \
+token is answered once its entry in the transparency log is stored. With `TSA_PUBLIC=false`, \
+only signed-in users and API tokens are served.",
+    request_body(content = [u8], content_type = "application/timestamp-query"),
+    responses(
+        (status = OK, description = "A granted token, or the TSA's rejection.", body = [u8], content_type = "application/timestamp-reply"),
+        (status = UNAUTHORIZED, description = "`TSA_PUBLIC=false`, and neither a session nor an API token.", body = [u8], content_type = "application/timestamp-reply"),
+        (status = PAYLOAD_TOO_LARGE, description = "Too large to be a request.", body = [u8], content_type = "application/timestamp-reply"),
+        (status = UNSUPPORTED_MEDIA_TYPE, description = "Not `application/timestamp-query`.", body = [u8], content_type = "application/timestamp-reply"),
+        (status = TOO_MANY_REQUESTS, description = "This address has used its budget for now.", body = [u8], content_type = "application/timestamp-reply"),
+        (status = SERVICE_UNAVAILABLE, description = "The database is out of reach.", body = [u8], content_type = "application/timestamp-reply"),
+    ),
+    security((), ("bearer" = []), ("session" = [])),
+)]
 pub async fn stamp(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,

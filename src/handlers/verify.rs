@@ -12,11 +12,13 @@ use axum::body::Bytes;
 use axum::extract::multipart::Field;
 use axum::extract::{ConnectInfo, FromRequest, Multipart, Request, State};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use tokio_util::io::{StreamReader, SyncIoBridge};
+use utoipa::ToSchema;
 
 use crate::domain::FieldError;
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::proofs::receipt::Receipt;
 use crate::proofs::verification::{self, Report, TrustedKeys};
 use crate::state::AppState;
@@ -33,6 +35,68 @@ pub async fn form(State(state): State<AppState>, visitor: Visitor) -> Response {
     page(&state, &visitor, None, None).into_response()
 }
 
+/// What a receipt proves about a file, checked against this server's keys.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerifyAnswer {
+    /// The outcome in one plain sentence.
+    summary: String,
+    /// Whether the receipt names this server's keys; if not, nothing else here counts.
+    issued_by_this_server: bool,
+    /// Whether every check holds.
+    all_hold: bool,
+    checks: Vec<CheckAnswer>,
+    /// Proofs that need the file itself, when only its SHA-256 was sent.
+    not_checked: Vec<NotChecked>,
+}
+
+/// One proof's verdict.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckAnswer {
+    /// `SHA-256`, `RFC 3161 time-stamp`, `OpenPGP signature` or `transparency log`.
+    proof: &'static str,
+    holds: bool,
+    /// What holds, or why not.
+    detail: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NotChecked {
+    proof: &'static str,
+    /// Why it could not be checked.
+    detail: String,
+}
+
+/// The multipart form `POST /verify` takes: the receipt first, then the file
+/// (or, instead of the file, its SHA-256).
+#[derive(Debug, ToSchema)]
+pub struct VerifyForm {
+    /// The receipt, as downloaded from `/files/{id}/receipt`.
+    #[schema(value_type = String, format = Binary)]
+    pub receipt: Vec<u8>,
+    /// The file; it streams through the checks and is not kept.
+    #[schema(value_type = Option<String>, format = Binary)]
+    pub file: Option<Vec<u8>>,
+    /// The file's SHA-256 in hex, instead of the file.
+    pub sha256: Option<String>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/verify",
+    operation_id = "verify",
+    tag = "verification",
+    summary = "Check a file against its receipt",
+    description = "No account needed, and nothing is stored. Every proof is checked against \
+this server's own published keys, never those inside the receipt.",
+    request_body(content = inline(VerifyForm), content_type = "multipart/form-data"),
+    responses(
+        (status = OK, description = "Checked; `all_hold` says whether the receipt holds.", body = VerifyAnswer),
+        (status = PAYLOAD_TOO_LARGE, description = "Past `MAX_CONTENT_LENGTH`.", body = ErrorBody),
+        (status = UNSUPPORTED_MEDIA_TYPE, description = "Not a multipart form.", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "No receipt, an unreadable one, or neither file nor SHA-256; `field` names which.", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "This address has used its budget for now.", body = ErrorBody, headers(("retry-after" = u64))),
+    ),
+)]
 pub async fn check(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
@@ -43,20 +107,30 @@ pub async fn check(
     state.spend_public_budget(peer.ip())?;
     let outcome = receive(&state, request).await;
     Ok(match (format, outcome) {
-        (Format::Json, Ok(checked)) => Json(json!({
-            "summary": checked.summary(),
-            "issued_by_this_server": checked.ours,
-            "all_hold": checked.report.all_hold(),
-            "checks": checked.report.checks.iter().map(|check| json!({
-                "proof": check.proof,
-                "holds": check.outcome.is_ok(),
-                "detail": detail(&check.outcome),
-            })).collect::<Vec<_>>(),
-            "not_checked": checked.report.not_checked.iter().map(|check| json!({
-                "proof": check.proof,
-                "detail": detail(&check.outcome),
-            })).collect::<Vec<_>>(),
-        }))
+        (Format::Json, Ok(checked)) => Json(VerifyAnswer {
+            summary: checked.summary(),
+            issued_by_this_server: checked.ours,
+            all_hold: checked.report.all_hold(),
+            checks: checked
+                .report
+                .checks
+                .iter()
+                .map(|check| CheckAnswer {
+                    proof: check.proof,
+                    holds: check.outcome.is_ok(),
+                    detail: detail(&check.outcome),
+                })
+                .collect(),
+            not_checked: checked
+                .report
+                .not_checked
+                .iter()
+                .map(|check| NotChecked {
+                    proof: check.proof,
+                    detail: detail(&check.outcome),
+                })
+                .collect(),
+        })
         .into_response(),
         (Format::Json, Err(error)) => return Err(error),
         (Format::Html, Ok(checked)) => page(&state, &visitor, Some(checked), None).into_response(),

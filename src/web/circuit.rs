@@ -10,11 +10,12 @@ use crate::error::{AppError, DatabaseUnreachable};
 use crate::state::AppState;
 
 /// Routes served from memory, which go on answering while the database is
-/// down: liveness, the public keys and the static assets. `/readyz` answers
-/// from the circuit itself.
-fn needs_database(path: &str) -> bool {
+/// down: liveness, the public keys, the API's description and the static
+/// assets. `/readyz` answers from the circuit itself.
+pub fn needs_database(path: &str) -> bool {
     !(path == "/healthz"
         || path == "/readyz"
+        || path == crate::openapi::PATH
         || path.starts_with("/keys/")
         || path.starts_with("/static/"))
 }

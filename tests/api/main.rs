@@ -12,6 +12,7 @@ mod headers;
 mod hostile_headers;
 mod log;
 mod monitor;
+mod openapi;
 mod outage;
 mod private_postgres;
 mod proofs;

@@ -4,28 +4,57 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::user_json;
+use super::UserObject;
 use crate::accounts::{self, SignedIn};
 use crate::auth::tokens::CsrfBinding;
 use crate::domain::{FieldError, NextPath, Password};
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::web::CurrentUser;
 use crate::web::cookies::{self, Name};
 use crate::web::pages::{FlashKind, LoginPage};
 use crate::web::{Format, Input, Visitor};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct NextQuery {
+    /// Where to go after signing in: a path on this site.
     next: Option<String>,
+}
+
+/// What a script needs before it signs in.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignInForm {
+    /// Sent back with the sign-in, as the form field `csrf_token` or the `X-CSRF-Token` header.
+    csrf_token: String,
+    /// Who is signed in already, if anyone.
+    user: Option<UserObject>,
+}
+
+/// A session begun: its cookie is set, and its writes need this CSRF token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedInAnswer {
+    user: UserObject,
+    /// For `X-CSRF-Token` on this session's writes.
+    csrf_token: String,
 }
 
 /// The sign-in form; a signed-in visitor goes straight on. JSON clients get the
 /// CSRF token they must send with the sign-in.
+#[utoipa::path(
+    get,
+    path = "/auth/login",
+    operation_id = "login_form",
+    tag = "accounts",
+    summary = "The CSRF token a sign-in needs",
+    params(NextQuery),
+    responses((status = OK, description = "The token to send with the sign-in.", body = SignInForm)),
+)]
 pub async fn form(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -34,10 +63,10 @@ pub async fn form(
 ) -> Response {
     let next = query.next.as_deref().and_then(NextPath::parse);
     match (format, &visitor.user) {
-        (Format::Json, user) => Json(json!({
-            "csrf_token": visitor.csrf_token,
-            "user": user.as_ref().map(user_json),
-        }))
+        (Format::Json, user) => Json(SignInForm {
+            csrf_token: visitor.csrf_token.clone(),
+            user: user.as_ref().map(UserObject::from),
+        })
         .into_response(),
         (Format::Html, Some(_)) => {
             Redirect::to(next.as_ref().map_or("/dashboard", NextPath::as_str)).into_response()
@@ -52,14 +81,36 @@ pub async fn form(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct LoginForm {
+    /// The username or the email address.
     username: String,
     password: String,
+    /// Where a browser goes next: a path on this site.
     next: Option<String>,
 }
 
+/// Signs in by username or email; the answer sets the session cookie.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    operation_id = "login",
+    tag = "accounts",
+    summary = "Sign in",
+    request_body(content(
+        (LoginForm = "application/json"),
+        (LoginForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = OK, description = "Signed in.", body = SignedInAnswer, headers(("set-cookie" = String, description = "The session cookie."))),
+        (status = UNAUTHORIZED, description = "Wrong username or password.", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "A field is empty or too long.", body = ErrorBody),
+        (status = TOO_MANY_REQUESTS, description = "Too many attempts for this account.", body = ErrorBody, headers(("retry-after" = u64))),
+        (status = SERVICE_UNAVAILABLE, description = "Too many sign-ins at once.", body = ErrorBody, headers(("retry-after" = u64))),
+    ),
+    security(("csrf" = [])),
+)]
 pub async fn submit(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -105,10 +156,10 @@ pub async fn submit(
     let mut response = match format {
         Format::Json => (
             StatusCode::OK,
-            Json(json!({
-                "user": user_json(&user),
-                "csrf_token": state.secrets.csrf_token(CsrfBinding::Session(&session)),
-            })),
+            Json(SignedInAnswer {
+                user: UserObject::from(&user),
+                csrf_token: state.secrets.csrf_token(CsrfBinding::Session(&session)),
+            }),
         )
             .into_response(),
         Format::Html => super::redirect_with_flash(

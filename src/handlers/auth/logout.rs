@@ -3,7 +3,8 @@
 use axum::Json;
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::db;
 use crate::error::AppError;
@@ -12,6 +13,23 @@ use crate::web::cookies::{self, Name};
 use crate::web::pages::FlashKind;
 use crate::web::{Format, Visitor};
 
+/// The session is over, and its cookie cleared.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SignedOut {
+    signed_out: bool,
+}
+
+#[utoipa::path(
+    method(get, post),
+    path = "/auth/logout",
+    operation_id = "logout",
+    tag = "accounts",
+    summary = "Sign out",
+    description = "Ends the session, if there is one. `POST` needs the session's CSRF token; \
+`GET` does the same, for links.",
+    responses((status = OK, description = "Signed out, and the session cookie cleared.", body = SignedOut)),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn run(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -22,7 +40,7 @@ pub async fn run(
         tracing::info!("signed out");
     }
     let mut response = match format {
-        Format::Json => Json(json!({ "signed_out": true })).into_response(),
+        Format::Json => Json(SignedOut { signed_out: true }).into_response(),
         Format::Html => super::redirect_with_flash(
             &state,
             visitor.secure,

@@ -5,7 +5,8 @@ pub mod logout;
 pub mod register;
 
 use axum::response::{IntoResponse, Redirect, Response};
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::state::AppState;
 use crate::web::CurrentUser;
@@ -13,8 +14,22 @@ use crate::web::cookies;
 use crate::web::pages::{Flash, FlashKind};
 
 /// The public view of an account in JSON answers.
-pub fn user_json(user: &CurrentUser) -> Value {
-    json!({ "id": user.id, "username": user.username, "email": user.email })
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = User)]
+pub struct UserObject {
+    pub id: i32,
+    pub username: String,
+    pub email: String,
+}
+
+impl From<&CurrentUser> for UserObject {
+    fn from(user: &CurrentUser) -> UserObject {
+        UserObject {
+            id: user.id,
+            username: user.username.clone(),
+            email: user.email.clone(),
+        }
+    }
 }
 
 /// A 303 to `to` that shows `message` on the page it lands on.

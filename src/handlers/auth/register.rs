@@ -4,19 +4,45 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
+use super::UserObject;
 use crate::accounts;
 use crate::domain::{Email, FieldError, Password, Username};
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::web::pages::{FieldErrors, FlashKind, RegisterPage};
 use crate::web::{Format, Input, Visitor};
 
+/// What a script needs before it registers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RegisterFormAnswer {
+    /// Sent back with the registration, as the form field `csrf_token` or the `X-CSRF-Token` header.
+    csrf_token: String,
+}
+
+/// An account made; it signs in next.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Registered {
+    user: UserObject,
+}
+
+#[utoipa::path(
+    get,
+    path = "/auth/register",
+    operation_id = "register_form",
+    tag = "accounts",
+    summary = "The CSRF token a registration needs",
+    responses((status = OK, description = "The token to send with the registration.", body = RegisterFormAnswer)),
+)]
 pub async fn form(State(state): State<AppState>, visitor: Visitor, format: Format) -> Response {
     match format {
-        Format::Json => Json(json!({ "csrf_token": visitor.csrf_token })).into_response(),
+        Format::Json => Json(RegisterFormAnswer {
+            csrf_token: visitor.csrf_token.clone(),
+        })
+        .into_response(),
         Format::Html if visitor.user.is_some() => Redirect::to("/dashboard").into_response(),
         Format::Html => RegisterPage {
             layout: visitor.layout(&state, "Create account"),
@@ -29,14 +55,32 @@ pub async fn form(State(state): State<AppState>, visitor: Visitor, format: Forma
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct RegisterForm {
+    /// Letters, digits and `._-` of one script; compared without case or width.
     username: String,
     email: String,
     password: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/register",
+    operation_id = "register",
+    tag = "accounts",
+    summary = "Create an account",
+    request_body(content(
+        (RegisterForm = "application/json"),
+        (RegisterForm = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = CREATED, description = "The account exists; sign in next.", body = Registered),
+        (status = CONFLICT, description = "The username or the email is taken (`username_taken`, `email_taken`).", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "A field is not acceptable; `field` names it.", body = ErrorBody),
+    ),
+    security(("csrf" = [])),
+)]
 pub async fn submit(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -76,7 +120,13 @@ pub async fn submit(
             return Ok(match format {
                 Format::Json => (
                     StatusCode::CREATED,
-                    Json(json!({ "user": { "id": user.id, "username": user.username, "email": user.email } })),
+                    Json(Registered {
+                        user: UserObject {
+                            id: user.id,
+                            username: user.username,
+                            email: user.email,
+                        },
+                    }),
                 )
                     .into_response(),
                 Format::Html => super::redirect_with_flash(

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::parse_id;
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::vault;
 use crate::web::pages::{ConfirmPage, FlashKind};
@@ -37,6 +38,21 @@ pub async fn confirm(
     .into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/files/{id}",
+    operation_id = "delete_file",
+    tag = "files",
+    summary = "Delete a file",
+    description = "Its content leaves storage; its stamp stays in the append-only log, so a \
+receipt already downloaded still proves the file existed.",
+    params(("id" = i32, Path, description = "The file's id.")),
+    responses(
+        (status = NO_CONTENT, description = "Deleted."),
+        (status = NOT_FOUND, description = "No such file, or not the user's.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+)]
 pub async fn delete(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -59,4 +75,32 @@ pub async fn delete(
             "The file was deleted.",
         ),
     })
+}
+
+/// `POST /files/{id}/delete`: the confirmation page's form, which works
+/// without JavaScript.
+#[utoipa::path(
+    post,
+    path = "/files/{id}/delete",
+    operation_id = "delete_file_from_form",
+    tag = "files",
+    summary = "Delete a file, from a form",
+    description = "The same as `DELETE /files/{id}`, for HTML forms: a browser is sent on to \
+the dashboard.",
+    params(("id" = i32, Path, description = "The file's id.")),
+    responses(
+        (status = NO_CONTENT, description = "Deleted."),
+        (status = SEE_OTHER, description = "Deleted; a browser goes on to the dashboard."),
+        (status = NOT_FOUND, description = "No such file, or not the user's.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+)]
+pub async fn delete_from_form(
+    state: State<AppState>,
+    user: CurrentUser,
+    visitor: Visitor,
+    format: Format,
+    id: Path<String>,
+) -> Result<Response, AppError> {
+    delete(state, user, visitor, format, id).await
 }

@@ -13,11 +13,31 @@ use super::parse_id;
 use crate::db;
 use crate::domain::{ContentHash, FileName, content_disposition};
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::web::CurrentUser;
 
 const SANDBOX: &str = "default-src 'none'; sandbox";
 
+#[utoipa::path(
+    method(get, head),
+    path = "/files/{id}/download",
+    operation_id = "download_file",
+    tag = "files",
+    summary = "The file's content",
+    description = "Always an attachment, with its stored content type. `Range` gives 206 \
+(or 416); the `ETag` is the SHA-256, and `If-None-Match` with it gives 304.",
+    params(("id" = i32, Path, description = "The file's id.")),
+    responses(
+        (status = OK, description = "The whole content.", body = [u8], content_type = "application/octet-stream",
+            headers(("etag" = String, description = "The quoted SHA-256 of the content."))),
+        (status = PARTIAL_CONTENT, description = "The range asked for.", body = [u8], content_type = "application/octet-stream"),
+        (status = NOT_MODIFIED, description = "The `If-None-Match` tag is the content's."),
+        (status = NOT_FOUND, description = "No such file, or not the user's.", body = ErrorBody),
+        (status = RANGE_NOT_SATISFIABLE, description = "The range lies outside the content."),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
 pub async fn download(
     State(state): State<AppState>,
     user: CurrentUser,

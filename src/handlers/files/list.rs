@@ -3,13 +3,14 @@
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{file_json, view};
+use super::{FileObject, file_objects, view};
 use crate::db;
 use crate::domain::FileId;
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::web::pages::{DashboardPage, FilesPage};
 use crate::web::{CurrentUser, Format, Visitor};
@@ -18,14 +19,50 @@ const DEFAULT_PAGE: u64 = 50;
 const MAX_PAGE: u64 = 200;
 const DASHBOARD_FILES: u64 = 20;
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(default)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// Show files older than this id (the previous page's last).
+    #[param(value_type = Option<i32>)]
     before: Option<String>,
+    /// Files per page: 1 to 200, 50 if not given.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u64>,
 }
 
+/// One page of files, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FilesAnswer {
+    files: Vec<FileObject>,
+    /// The next (older) page, or `null` on the last.
+    #[schema(example = "/files?before=42&limit=50")]
+    next: Option<String>,
+}
+
+/// The signed-in user and their newest files.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DashboardAnswer {
+    user: crate::handlers::auth::UserObject,
+    /// The newest 20.
+    files: Vec<FileObject>,
+    /// Whether there are older ones (`GET /files` lists them all).
+    more: bool,
+}
+
+#[utoipa::path(
+    get,
+    path = "/files",
+    operation_id = "list_files",
+    tag = "files",
+    summary = "The user's files, newest first, a page at a time",
+    params(PageQuery),
+    responses(
+        (status = OK, description = "A page of files.", body = FilesAnswer),
+        (status = BAD_REQUEST, description = "`before` is not a file id.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
 pub async fn index(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -50,10 +87,10 @@ pub async fn index(
         .filter(|_| more)
         .map(|last| format!("/files?before={}&limit={limit}", last.id));
     Ok(match format {
-        Format::Json => Json(json!({
-            "files": files.iter().map(file_json).collect::<Vec<_>>(),
-            "next": next,
-        }))
+        Format::Json => Json(FilesAnswer {
+            files: file_objects(&files),
+            next,
+        })
         .into_response(),
         Format::Html => FilesPage {
             layout: visitor.layout(&state, "All files"),
@@ -66,6 +103,15 @@ pub async fn index(
 }
 
 /// `GET /dashboard`: the newest files.
+#[utoipa::path(
+    get,
+    path = "/dashboard",
+    operation_id = "dashboard",
+    tag = "files",
+    summary = "Who is signed in, and their newest files",
+    responses((status = OK, description = "The user and their newest files.", body = DashboardAnswer)),
+    security(("bearer" = []), ("session" = [])),
+)]
 pub async fn dashboard(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -76,11 +122,11 @@ pub async fn dashboard(
     let more = files.len() as u64 > DASHBOARD_FILES;
     files.truncate(DASHBOARD_FILES as usize);
     Ok(match format {
-        Format::Json => Json(json!({
-            "user": crate::handlers::auth::user_json(&user),
-            "files": files.iter().map(file_json).collect::<Vec<_>>(),
-            "more": more,
-        }))
+        Format::Json => Json(DashboardAnswer {
+            user: (&user).into(),
+            files: file_objects(&files),
+            more,
+        })
         .into_response(),
         Format::Html => DashboardPage {
             layout: visitor.layout(&state, "Dashboard"),

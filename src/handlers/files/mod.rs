@@ -8,8 +8,10 @@ pub mod proofs;
 pub mod show;
 pub mod upload;
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use crate::time::rfc3339;
-use serde_json::{Value, json};
 
 use crate::db::files::File;
 use crate::domain::FileId;
@@ -17,24 +19,69 @@ use crate::error::AppError;
 use crate::web::pages::FileView;
 
 /// The contract's file object.
-pub fn file_json(file: &File) -> Value {
-    let id = file.id;
-    json!({
-        "id": id,
-        "original_filename": file.original_filename,
-        "size": file.size,
-        "sha256": file.sha256.trim(),
-        "content_type": file.content_type,
-        "uploaded_at": uploaded_at(file),
-        "links": {
-            "self": format!("/files/{id}"),
-            "content": format!("/files/{id}/download"),
-            "delete": format!("/files/{id}"),
-            "receipt": format!("/files/{id}/receipt"),
-            "timestamp": format!("/files/{id}/timestamp.tsr"),
-            "signature": format!("/files/{id}/signature.asc"),
-        },
-    })
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = File)]
+pub struct FileObject {
+    #[schema(example = 42)]
+    id: i32,
+    /// The name it was uploaded under, made safe to show and to save.
+    #[schema(example = "contract.pdf")]
+    original_filename: String,
+    /// Bytes.
+    size: i64,
+    /// SHA-256 of the content, lower-case hex.
+    #[schema(example = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    sha256: String,
+    content_type: String,
+    /// The time in its RFC 3161 timestamp token (RFC 3339, UTC).
+    #[schema(format = DateTime, example = "2026-12-04T21:09:44.123456Z")]
+    uploaded_at: String,
+    links: FileLinks,
+}
+
+/// Where a file's content and proofs are.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FileLinks {
+    /// The file object (`GET`).
+    #[serde(rename = "self")]
+    this: String,
+    /// The content (`GET`, `HEAD`, with `Range`).
+    content: String,
+    /// Deletes the file (`DELETE`).
+    delete: String,
+    /// All its proofs in one JSON receipt, for `/verify` and `securestamp verify`.
+    receipt: String,
+    /// Its RFC 3161 timestamp token, for `openssl ts -verify`.
+    timestamp: String,
+    /// Its OpenPGP signature, for `gpg --verify`.
+    signature: String,
+}
+
+impl From<&File> for FileObject {
+    fn from(file: &File) -> FileObject {
+        let id = file.id;
+        FileObject {
+            id,
+            original_filename: file.original_filename.clone(),
+            size: file.size,
+            sha256: file.sha256.trim().to_owned(),
+            content_type: file.content_type.clone(),
+            uploaded_at: uploaded_at(file),
+            links: FileLinks {
+                this: format!("/files/{id}"),
+                content: format!("/files/{id}/download"),
+                delete: format!("/files/{id}"),
+                receipt: format!("/files/{id}/receipt"),
+                timestamp: format!("/files/{id}/timestamp.tsr"),
+                signature: format!("/files/{id}/signature.asc"),
+            },
+        }
+    }
+}
+
+/// Files, as the JSON answers list them.
+pub fn file_objects(files: &[File]) -> Vec<FileObject> {
+    files.iter().map(FileObject::from).collect()
 }
 
 /// A file as the pages show it.

@@ -11,6 +11,7 @@ use crate::db;
 use crate::db::files::File;
 use crate::domain::{FileName, content_disposition};
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::stamping::receipt;
 use crate::state::AppState;
 use crate::web::{CurrentUser, Visitor};
@@ -38,6 +39,20 @@ fn attachment(
     response
 }
 
+#[utoipa::path(
+    get,
+    path = "/files/{id}/timestamp.tsr",
+    operation_id = "get_timestamp",
+    tag = "files",
+    summary = "The file's RFC 3161 timestamp reply",
+    description = "Check it with `openssl ts -verify -data FILE -in file.tsr -CAfile tsa-chain.pem`.",
+    params(("id" = i32, Path, description = "The file's id.")),
+    responses(
+        (status = OK, description = "The DER `TimeStampResp`.", body = [u8], content_type = "application/timestamp-reply"),
+        (status = NOT_FOUND, description = "No such file, or not the user's.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
 pub async fn timestamp(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -52,6 +67,20 @@ pub async fn timestamp(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/files/{id}/signature.asc",
+    operation_id = "get_signature",
+    tag = "files",
+    summary = "The file's OpenPGP signature, ASCII-armoured",
+    description = "Check it with `gpg --verify file.asc FILE` after importing `/keys/openpgp.asc`.",
+    params(("id" = i32, Path, description = "The file's id.")),
+    responses(
+        (status = OK, description = "The detached signature over the content.", body = String, content_type = "application/pgp-signature"),
+        (status = NOT_FOUND, description = "No such file, or not the user's.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
 pub async fn signature(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -66,6 +95,21 @@ pub async fn signature(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/files/{id}/receipt",
+    operation_id = "get_receipt",
+    tag = "files",
+    summary = "All of the file's proofs in one receipt",
+    description = "The receipt format is described in docs/RECEIPT.md; `/verify` and \
+`securestamp verify FILE RECEIPT` check it.",
+    params(("id" = i32, Path, description = "The file's id.")),
+    responses(
+        (status = OK, description = "The receipt.", body = serde_json::Value, content_type = "application/json"),
+        (status = NOT_FOUND, description = "No such file, or not the user's.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
 pub async fn receipt(
     State(state): State<AppState>,
     user: CurrentUser,

@@ -4,13 +4,27 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 
-use super::{file_json, parse_id, view};
+use super::{FileObject, parse_id, view};
 use crate::db;
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::web::pages::{FilePage, LogPlace};
 use crate::web::{CurrentUser, Format, Visitor};
 
+#[utoipa::path(
+    get,
+    path = "/files/{id}",
+    operation_id = "get_file",
+    tag = "files",
+    summary = "One file",
+    params(("id" = i32, Path, description = "The file's id.")),
+    responses(
+        (status = OK, description = "The file.", body = FileObject),
+        (status = NOT_FOUND, description = "No such file, or not the user's.", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [])),
+)]
 pub async fn show(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -22,7 +36,7 @@ pub async fn show(
         .await?
         .ok_or(AppError::NotFound)?;
     Ok(match format {
-        Format::Json => Json(file_json(&file)).into_response(),
+        Format::Json => Json(FileObject::from(&file)).into_response(),
         Format::Html => FilePage {
             layout: visitor.layout(&state, file.original_filename.clone()),
             log: log_place(&state, file.log_entry_id).await?,

@@ -16,15 +16,17 @@ use axum::extract::multipart::Field;
 use axum::extract::{Extension, FromRequest, Multipart, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::{file_json, human_size};
+use super::{FileObject, file_objects, human_size};
 use crate::config::AllowedExtensions;
 use crate::content_type::{self, SNIFF_LEN};
 use crate::db;
 use crate::db::files::FILE_ROW_COST;
 use crate::domain::{FieldError, FileName};
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::proofs::openpgp::StreamingSignature;
 use crate::stamping::{self, Received};
 use crate::state::AppState;
@@ -46,6 +48,50 @@ const IDEMPOTENT_REPLAYED: axum::http::HeaderName =
 /// A CSRF token is under a hundred characters; past this a field is not one.
 const CSRF_FIELD_LIMIT: usize = 4096;
 
+/// What an upload may be, and the CSRF token a session's upload needs.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UploadLimits {
+    csrf_token: String,
+    /// The largest request body, in bytes.
+    max_content_length: u64,
+    allowed_extensions: Extensions,
+}
+
+/// The file extensions an upload may have.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Extensions {
+    /// `"*"`: any.
+    Any(&'static str),
+    /// Only these, lower-case, without the dot.
+    Only(Vec<String>),
+}
+
+/// The multipart form `POST /upload` takes.
+#[derive(Debug, ToSchema)]
+pub struct UploadForm {
+    /// One part named `files` for each file, with its file name.
+    #[schema(value_type = Vec<String>, format = Binary)]
+    pub files: Vec<Vec<u8>>,
+    /// With the session cookie: the session's CSRF token (or send `X-CSRF-Token`).
+    pub csrf_token: Option<String>,
+}
+
+/// Every file of the upload, stored and stamped.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Uploaded {
+    files: Vec<FileObject>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/upload",
+    operation_id = "upload_form",
+    tag = "files",
+    summary = "What an upload may be",
+    responses((status = OK, description = "The limits and the CSRF token.", body = UploadLimits)),
+    security(("bearer" = []), ("session" = [])),
+)]
 pub async fn form(
     State(state): State<AppState>,
     _user: CurrentUser,
@@ -53,14 +99,14 @@ pub async fn form(
     format: Format,
 ) -> Response {
     match format {
-        Format::Json => Json(json!({
-            "csrf_token": visitor.csrf_token,
-            "max_content_length": state.config.max_content_length,
-            "allowed_extensions": match &state.config.allowed_extensions {
-                AllowedExtensions::Any => json!("*"),
-                AllowedExtensions::Only(set) => json!(set),
+        Format::Json => Json(UploadLimits {
+            csrf_token: visitor.csrf_token.clone(),
+            max_content_length: state.config.max_content_length,
+            allowed_extensions: match &state.config.allowed_extensions {
+                AllowedExtensions::Any => Extensions::Any("*"),
+                AllowedExtensions::Only(set) => Extensions::Only(set.iter().cloned().collect()),
             },
-        }))
+        })
         .into_response(),
         Format::Html => page(&state, &visitor, None).into_response(),
     }
@@ -90,6 +136,33 @@ fn page(state: &AppState, visitor: &Visitor, error: Option<String>) -> UploadPag
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/upload",
+    operation_id = "upload",
+    tag = "files",
+    summary = "Upload one or more files, atomically",
+    description = "Either every file is stored, recorded and stamped, or none is, and the \
+error names the file refused and why. The body streams to storage while it is hashed.",
+    params((
+        "Idempotency-Key" = Option<String>, Header,
+        description = "Names this upload, so that a retry within a day answers the first \
+result (with `Idempotent-Replayed: true`) and stores nothing twice. 1 to 255 visible ASCII \
+characters; with a session, send the CSRF token as `X-CSRF-Token`.",
+    )),
+    request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
+    responses(
+        (status = CREATED, description = "Every file stored and stamped.", body = Uploaded,
+            headers(("idempotent-replayed" = bool, description = "`true` on the answer to a retry."))),
+        (status = BAD_REQUEST, description = "The body is not a multipart form, or the `Idempotency-Key` is malformed.", body = ErrorBody),
+        (status = CONFLICT, description = "The `Idempotency-Key` named an upload whose files are all deleted (`idempotency_key_in_use`).", body = ErrorBody),
+        (status = PAYLOAD_TOO_LARGE, description = "Past `MAX_CONTENT_LENGTH`, or more files than one upload holds (`too_many_files`).", body = ErrorBody),
+        (status = UNSUPPORTED_MEDIA_TYPE, description = "An extension, or a content that contradicts it, is refused.", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "No file, or an unusable file name.", body = ErrorBody),
+        (status = INSUFFICIENT_STORAGE, description = "The storage quota is used up (`quota_exceeded`), or the disk is full (`storage_full`).", body = ErrorBody),
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = [])),
+)]
 pub async fn submit(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -189,7 +262,9 @@ fn stored(
     let mut response = match format {
         Format::Json => (
             StatusCode::CREATED,
-            Json(json!({ "files": files.iter().map(file_json).collect::<Vec<_>>() })),
+            Json(Uploaded {
+                files: file_objects(files),
+            }),
         )
             .into_response(),
         Format::Html => {

@@ -7,14 +7,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::DateTime;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::auth::ApiTokenSecret;
 use crate::db;
 use crate::db::api_tokens::ApiToken;
 use crate::domain::FieldError;
 use crate::error::AppError;
+use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::time::{unix_now, unix_rfc3339};
 use crate::web::cookies::{self, Name};
@@ -30,6 +31,57 @@ fn session_only(user: &CurrentUser) -> Result<(), AppError> {
     }
 }
 
+/// A personal API token, without its secret.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Token)]
+pub struct TokenObject {
+    id: i32,
+    name: String,
+    #[schema(format = DateTime)]
+    created_at: String,
+    /// When a request last used it, to the minute; `null` if none has.
+    #[schema(format = DateTime)]
+    last_used_at: Option<String>,
+}
+
+impl From<&ApiToken> for TokenObject {
+    fn from(token: &ApiToken) -> TokenObject {
+        TokenObject {
+            id: token.id,
+            name: token.name.clone(),
+            created_at: unix_rfc3339(token.created_at),
+            last_used_at: token.last_used_at.map(unix_rfc3339),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokensAnswer {
+    tokens: Vec<TokenObject>,
+}
+
+/// A token just made: the only answer that holds its secret.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    token: TokenObject,
+    /// Send it as `Authorization: Bearer …`. Only its hash is kept: it cannot be shown again.
+    #[serde(rename = "token")]
+    secret: String,
+}
+
+#[utoipa::path(
+    get,
+    path = "/settings/tokens",
+    operation_id = "list_tokens",
+    tag = "tokens",
+    summary = "The user's API tokens",
+    responses(
+        (status = OK, description = "The tokens, newest first.", body = TokensAnswer),
+        (status = FORBIDDEN, description = "Asked with an API token: tokens are managed from a session.", body = ErrorBody),
+    ),
+    security(("session" = [])),
+)]
 pub async fn index(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -40,10 +92,10 @@ pub async fn index(
     session_only(&user)?;
     let tokens = db::api_tokens::list(&state.db, user.id).await?;
     Ok(match format {
-        Format::Json => {
-            Json(json!({ "tokens": tokens.iter().map(token_json).collect::<Vec<_>>() }))
-                .into_response()
-        }
+        Format::Json => Json(TokensAnswer {
+            tokens: tokens.iter().map(TokenObject::from).collect(),
+        })
+        .into_response(),
         Format::Html => {
             // A token just created is shown this once, then its cookie goes.
             let jar = cookies::incoming(&headers);
@@ -60,12 +112,30 @@ pub async fn index(
     })
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(default)]
 pub struct NewToken {
+    /// What the token is for: 1 to 100 characters.
     name: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/settings/tokens",
+    operation_id = "create_token",
+    tag = "tokens",
+    summary = "Make an API token",
+    request_body(content(
+        (NewToken = "application/json"),
+        (NewToken = "application/x-www-form-urlencoded"),
+    )),
+    responses(
+        (status = CREATED, description = "The token, with its secret this once.", body = CreatedToken),
+        (status = FORBIDDEN, description = "Asked with an API token: tokens are managed from a session.", body = ErrorBody),
+        (status = UNPROCESSABLE_ENTITY, description = "The name is empty, too long or holds control characters.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn create(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -90,11 +160,11 @@ pub async fn create(
     let token = db::api_tokens::create(&state.db, user.id, name, secret.hash(), unix_now()).await?;
     tracing::info!(user_id = user.id, token_id = token.id, "API token created");
     let body = match format {
-        Format::Json => {
-            let mut body = token_json(&token);
-            body["token"] = json!(secret.expose());
-            Json(body).into_response()
-        }
+        Format::Json => Json(CreatedToken {
+            token: TokenObject::from(&token),
+            secret: secret.expose().to_owned(),
+        })
+        .into_response(),
         // Post, redirect, show once: a reload of the page shows the list,
         // it does not make a second token.
         Format::Html => {
@@ -137,6 +207,21 @@ pub async fn confirm_revoke(
 }
 
 /// `POST /settings/tokens/{id}/revoke` and `DELETE /settings/tokens/{id}`.
+#[utoipa::path(
+    delete,
+    path = "/settings/tokens/{id}",
+    operation_id = "revoke_token",
+    tag = "tokens",
+    summary = "Revoke an API token",
+    description = "Requests with it are refused from the next one on.",
+    params(("id" = i32, Path, description = "The token's id.")),
+    responses(
+        (status = NO_CONTENT, description = "Revoked."),
+        (status = FORBIDDEN, description = "Asked with an API token: tokens are managed from a session.", body = ErrorBody),
+        (status = NOT_FOUND, description = "No such token, or not the user's.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
 pub async fn revoke(
     State(state): State<AppState>,
     user: CurrentUser,
@@ -185,13 +270,32 @@ fn page(
     }
 }
 
-fn token_json(token: &ApiToken) -> Value {
-    json!({
-        "id": token.id,
-        "name": token.name,
-        "created_at": unix_rfc3339(token.created_at),
-        "last_used_at": token.last_used_at.map(unix_rfc3339),
-    })
+/// `POST /settings/tokens/{id}/revoke`: the confirmation page's form, which
+/// works without JavaScript.
+#[utoipa::path(
+    post,
+    path = "/settings/tokens/{id}/revoke",
+    operation_id = "revoke_token_from_form",
+    tag = "tokens",
+    summary = "Revoke an API token, from a form",
+    description = "The same as `DELETE /settings/tokens/{id}`, for HTML forms.",
+    params(("id" = i32, Path, description = "The token's id.")),
+    responses(
+        (status = NO_CONTENT, description = "Revoked."),
+        (status = SEE_OTHER, description = "Revoked; a browser goes back to the tokens page."),
+        (status = FORBIDDEN, description = "Asked with an API token: tokens are managed from a session.", body = ErrorBody),
+        (status = NOT_FOUND, description = "No such token, or not the user's.", body = ErrorBody),
+    ),
+    security(("session" = [], "csrf" = [])),
+)]
+pub async fn revoke_from_form(
+    state: State<AppState>,
+    user: CurrentUser,
+    visitor: Visitor,
+    format: Format,
+    id: Path<String>,
+) -> Result<Response, AppError> {
+    revoke(state, user, visitor, format, id).await
 }
 
 fn display_time(unix: i64) -> String {
