@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod handlers;
 pub mod keys;
+pub mod legacy;
 pub mod log;
 pub mod openapi;
 pub mod owner_only;

@@ -32,12 +32,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind).await.map_err(|e| {
             ConfigError::new("BIND", format!("cannot listen on {}: {e}", config.bind))
         })?;
-        let storage = Storage::open(&config.upload_folder).await.map_err(|e| {
-            ConfigError::new(
-                "UPLOAD_FOLDER",
-                format!("cannot prepare {}: {e}", config.upload_folder.display()),
-            )
-        })?;
+        let storage = open_storage(&config).await?;
         let (tsa, openpgp, log) = load_keys(&config).await?;
         check_log_key(&db, &log, &config).await?;
         let state = AppState::new(Shared {
@@ -96,6 +91,41 @@ impl Application {
         }
         Ok(())
     }
+}
+
+async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
+    Storage::open(&config.upload_folder).await.map_err(|e| {
+        ConfigError::new(
+            "UPLOAD_FOLDER",
+            format!("cannot prepare {}: {e}", config.upload_folder.display()),
+        )
+        .into()
+    })
+}
+
+/// What stamping files takes without serving them (the importer of the
+/// original application's files): the migrated database, the storage and
+/// the signers, checked as serving checks them.
+pub struct Vault {
+    pub db: sea_orm::DatabaseConnection,
+    pub storage: Storage,
+    pub signers: Signers,
+}
+
+pub async fn open_vault(config: &Config) -> anyhow::Result<Vault> {
+    let db = crate::db::connect(&config.database_url).await?;
+    crate::db::migrate(&db, &config.database_url).await?;
+    let storage = open_storage(config).await?;
+    let (tsa, openpgp, log) = load_keys(config).await?;
+    check_log_key(&db, &log, config).await?;
+    Ok(Vault {
+        db,
+        storage,
+        signers: Signers {
+            tsa: Arc::new(tsa.authority),
+            openpgp: Arc::new(openpgp.key),
+        },
+    })
 }
 
 /// The signing keys from `DATA_DIR/keys`, created on first start. Key

@@ -210,6 +210,58 @@ pub async fn store(
     }
 }
 
+/// Gives the original application's row `legacy` its content and proofs, in
+/// one transaction as [`store`] does: the content is placed under its
+/// `blobs` row's lock and the row changes in place, so the file keeps its
+/// id. `false` (and nothing kept) when another run imported it first.
+pub async fn adopt(
+    db: &DatabaseConnection,
+    storage: &Storage,
+    legacy: &db::files::LegacyFile,
+    upload: Upload,
+    uploaded_at: chrono::NaiveDateTime,
+) -> Result<bool, VaultError> {
+    let Upload { record, mut staged } = upload;
+    storage::sync_staged([&mut staged]).await?;
+    let (hash, size) = (staged.hash.clone(), staged.size);
+    let txn = db.begin().await?;
+    let mut placed = Vec::new();
+    let outcome = async {
+        db::blobs::claim_all(&txn, &[(&hash, size)]).await?;
+        let mut placing = storage.placing();
+        let moved = placing.place_all(vec![staged]).await;
+        placed = moved.placed;
+        moved.outcome?;
+        placing.sync().await?;
+        db::blobs::add_references(&txn, &[(&hash, 1)]).await?;
+        let leaf = crate::proofs::tlog::leaf_hash(&record.log_entry);
+        let log_entry_id = db::log::insert_entry(&txn, &leaf, &record.log_entry).await?;
+        let new = NewFile {
+            user_id: legacy.user_id,
+            name: &record.name,
+            hash: &hash,
+            size: size as i64,
+            content_type: &record.content_type,
+            file_path: Storage::relative_path(&hash),
+            uploaded_at,
+            timestamp_reply: record.timestamp_reply,
+            openpgp_signature: record.openpgp_signature,
+            log_entry_id,
+        };
+        Ok::<_, VaultError>(db::files::adopt(&txn, legacy, new).await?)
+    }
+    .await;
+    if let Ok(true) = outcome {
+        txn.commit().await?;
+        return Ok(true);
+    }
+    for hash in &placed {
+        let _ = storage.remove(hash).await;
+    }
+    let _ = txn.rollback().await;
+    outcome
+}
+
 /// Deletes the user's file; `false` if they have no such file.
 pub async fn delete(
     db: &DatabaseConnection,

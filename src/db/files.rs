@@ -6,6 +6,8 @@ use sea_orm::{
     EntityTrait, NotSet, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 
+use sea_orm::sea_query::Expr;
+
 use super::entities::files::{self, Entity as Files};
 use crate::domain::{ContentHash, FileId, FileName};
 
@@ -25,6 +27,78 @@ pub struct NewFile<'a> {
     pub log_entry_id: i64,
 }
 
+/// A row the original application wrote: no hash, no proofs.
+#[derive(Clone, Debug, sea_orm::FromQueryResult)]
+pub struct LegacyFile {
+    pub id: i32,
+    pub user_id: i32,
+    /// The name it stored the file under.
+    pub filename: String,
+    pub original_filename: String,
+    /// Where it stored the file (as it saw the path).
+    pub file_path: String,
+    pub uploaded_at: Option<chrono::NaiveDateTime>,
+}
+
+/// The first row of the original application's after `after`, by id.
+pub async fn next_legacy(
+    conn: &impl ConnectionTrait,
+    after: i32,
+) -> Result<Option<LegacyFile>, DbErr> {
+    Files::find()
+        .select_only()
+        .columns([
+            files::Column::Id,
+            files::Column::UserId,
+            files::Column::Filename,
+            files::Column::OriginalFilename,
+            files::Column::FilePath,
+            files::Column::UploadedAt,
+        ])
+        .filter(files::Column::Sha256.is_null())
+        .filter(files::Column::Id.gt(after))
+        .order_by_asc(files::Column::Id)
+        .into_model::<LegacyFile>()
+        .one(conn)
+        .await
+}
+
+/// Turns the original application's row `legacy` into an imported file with
+/// `new`'s content and proofs, keeping its id, owner and name. `false` when
+/// another run imported it first.
+pub async fn adopt(
+    conn: &impl ConnectionTrait,
+    legacy: &LegacyFile,
+    new: NewFile<'_>,
+) -> Result<bool, DbErr> {
+    let updated = Files::update_many()
+        .col_expr(files::Column::Filename, Expr::value(new.hash.as_str()))
+        .col_expr(files::Column::FilePath, Expr::value(new.file_path))
+        .col_expr(files::Column::Sha256, Expr::value(new.hash.as_str()))
+        .col_expr(files::Column::Size, Expr::value(new.size))
+        .col_expr(files::Column::ContentType, Expr::value(new.content_type))
+        .col_expr(files::Column::UploadedAt, Expr::value(new.uploaded_at))
+        .col_expr(
+            files::Column::TimestampReply,
+            Expr::value(new.timestamp_reply),
+        )
+        .col_expr(
+            files::Column::OpenpgpSignature,
+            Expr::value(new.openpgp_signature),
+        )
+        .col_expr(files::Column::LogEntryId, Expr::value(new.log_entry_id))
+        .col_expr(files::Column::Imported, Expr::value(true))
+        .col_expr(
+            files::Column::LegacyUploadedAt,
+            Expr::value(legacy.uploaded_at),
+        )
+        .filter(files::Column::Id.eq(legacy.id))
+        .filter(files::Column::Sha256.is_null())
+        .exec(conn)
+        .await?;
+    Ok(updated.rows_affected == 1)
+}
+
 pub async fn insert(conn: &impl ConnectionTrait, new: NewFile<'_>) -> Result<File, DbErr> {
     files::ActiveModel {
         id: NotSet,
@@ -39,6 +113,8 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewFile<'_>) -> Result<Fil
         timestamp_reply: Set(new.timestamp_reply),
         openpgp_signature: Set(new.openpgp_signature),
         log_entry_id: Set(Some(new.log_entry_id)),
+        imported: Set(false),
+        legacy_uploaded_at: Set(None),
     }
     .insert(conn)
     .await

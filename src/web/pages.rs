@@ -109,6 +109,16 @@ pub struct FileView {
     pub uploaded_at: String,
     /// RFC 3339, for `<time datetime>`.
     pub uploaded_at_iso: String,
+    /// Moved in from the original application and stamped then: what that
+    /// application said of its upload, if anything.
+    pub imported: Option<Imported>,
+}
+
+/// A file brought over from the original application.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    /// Its recorded upload time, display form, which no proof covers.
+    pub claimed: Option<String>,
 }
 
 #[derive(Template, WebTemplate)]

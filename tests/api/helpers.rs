@@ -506,6 +506,25 @@ impl Client {
             .to_owned()
     }
 
+    /// Checks `content` against `receipt` at `POST /verify`.
+    pub async fn verify(&self, receipt: &[u8], name: &str, content: &[u8]) -> Response {
+        let form = reqwest::multipart::Form::new()
+            .part(
+                "receipt",
+                reqwest::multipart::Part::bytes(receipt.to_vec()).file_name("receipt"),
+            )
+            .part(
+                "file",
+                reqwest::multipart::Part::bytes(content.to_vec()).file_name(name.to_owned()),
+            );
+        self.http
+            .post(self.url("/verify"))
+            .multipart(form)
+            .send()
+            .await
+            .expect("POST /verify")
+    }
+
     /// Uploads `(name, bytes)` files in one request, with the CSRF header.
     pub async fn upload(&self, csrf: &str, files: &[(&str, &[u8])]) -> Response {
         self.try_upload(csrf, files).await.expect("upload")

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod accounts;
+mod adoption;
 mod browser;
 mod crash;
 mod csrf;

@@ -491,22 +491,7 @@ async fn the_documents_answers_are_the_ones_the_api_gives() {
         .bytes()
         .await
         .unwrap();
-    let form = reqwest::multipart::Form::new()
-        .part(
-            "receipt",
-            reqwest::multipart::Part::bytes(receipt.to_vec()).file_name("a.txt.receipt"),
-        )
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(b"first".to_vec()).file_name("a.txt"),
-        );
-    let verified = script
-        .http
-        .post(script.url("/verify"))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let verified = script.verify(&receipt, "a.txt", b"first").await;
     let verified = assert_documented_answer(&document, &route("post", "/verify"), verified).await;
     assert_eq!(verified["all_hold"], true);
 

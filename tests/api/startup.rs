@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::helpers::{Backend, Database, SECRET};
 
-fn securestamp(dir: &std::path::Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
+pub(crate) fn securestamp(dir: &std::path::Path, args: &[&str], vars: &[(&str, &str)]) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_securestamp"));
     command
         .current_dir(dir)
@@ -166,7 +166,7 @@ async fn db_upgrade_twice_is_a_no_op_the_second_time_on_postgres() {
 }
 
 /// The tables as the original Flask-SQLAlchemy application created them.
-const FLASK_SCHEMA: &str = "
+pub(crate) const FLASK_SCHEMA: &str = "
     CREATE TABLE users (
         id INTEGER NOT NULL AUTO_INCREMENT,
         username VARCHAR(80) NOT NULL,

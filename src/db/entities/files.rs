@@ -26,6 +26,10 @@ pub struct Model {
     pub openpgp_signature: String,
     /// The transparency log's entry for the stamp (`log_entries.id`).
     pub log_entry_id: Option<i64>,
+    /// Moved in from the original application: stamped when imported.
+    pub imported: bool,
+    /// When the original application says it was uploaded (UTC); no proof covers it.
+    pub legacy_uploaded_at: Option<DateTime>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -91,18 +91,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             ),
         ];
-        for (name, mut column) in added {
-            if !manager.has_column("files", name.to_string()).await? {
-                manager
-                    .alter_table(
-                        Table::alter()
-                            .table(Files::Table)
-                            .add_column(&mut column)
-                            .to_owned(),
-                    )
-                    .await?;
-            }
-        }
+        types::add_missing_columns(manager, Files::Table, added.into()).await?;
         // The per-user listing walks this index newest first.
         if !manager.has_index("files", "files_user_id_id_idx").await? {
             manager

@@ -13,6 +13,7 @@ mod m20261130_000006_file_proofs;
 mod m20261130_000007_transparency_log;
 mod m20261203_000008_log_leaves;
 mod m20261204_000009_upload_keys;
+mod m20261205_000010_imported_files;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000007_transparency_log::Migration),
             Box::new(m20261203_000008_log_leaves::Migration),
             Box::new(m20261204_000009_upload_keys::Migration),
+            Box::new(m20261205_000010_imported_files::Migration),
         ]
     }
 }

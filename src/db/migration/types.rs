@@ -37,3 +37,28 @@ pub fn table_options(backend: DbBackend, table: &mut TableCreateStatement) -> Ta
     }
     table.take()
 }
+
+/// Adds to `table` each of `columns` it does not have yet: a database made by
+/// the original application, or by an earlier version, gains them in place.
+pub async fn add_missing_columns<T: Iden + Copy + 'static>(
+    manager: &SchemaManager<'_>,
+    table: T,
+    columns: Vec<(T, ColumnDef)>,
+) -> Result<(), DbErr> {
+    for (name, mut column) in columns {
+        if !manager
+            .has_column(&table.to_string(), name.to_string())
+            .await?
+        {
+            manager
+                .alter_table(
+                    Table::alter()
+                        .table(table)
+                        .add_column(&mut column)
+                        .to_owned(),
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}

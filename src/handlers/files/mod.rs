@@ -36,6 +36,13 @@ pub struct FileObject {
     /// The time in its RFC 3161 timestamp token (RFC 3339, UTC).
     #[schema(format = DateTime, example = "2026-12-04T21:09:44.123456Z")]
     uploaded_at: String,
+    /// Moved in from the original application: stamped when imported, so its
+    /// proofs date from then.
+    imported: bool,
+    /// For an imported file, the upload time the original application
+    /// recorded (RFC 3339, UTC), which no proof covers; else `null`.
+    #[schema(format = DateTime)]
+    legacy_uploaded_at: Option<String>,
     links: FileLinks,
 }
 
@@ -67,6 +74,8 @@ impl From<&File> for FileObject {
             sha256: file.sha256.trim().to_owned(),
             content_type: file.content_type.clone(),
             uploaded_at: uploaded_at(file),
+            imported: file.imported,
+            legacy_uploaded_at: file.legacy_uploaded_at.map(|at| rfc3339(at.and_utc())),
             links: FileLinks {
                 this: format!("/files/{id}"),
                 content: format!("/files/{id}/download"),
@@ -97,6 +106,11 @@ pub fn view(file: &File) -> FileView {
         content_type: file.content_type.clone(),
         uploaded_at: file.uploaded_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
         uploaded_at_iso: uploaded_at(file),
+        imported: file.imported.then(|| crate::web::pages::Imported {
+            claimed: file
+                .legacy_uploaded_at
+                .map(|at| at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
+        }),
     }
 }
 
