@@ -130,7 +130,7 @@ pub async fn open_vault(config: &Config) -> anyhow::Result<Vault> {
 
 /// The signing keys from `DATA_DIR/keys`, created on first start. Key
 /// generation and parsing are CPU work, kept off the async threads.
-async fn load_keys(
+pub(crate) async fn load_keys(
     config: &Config,
 ) -> anyhow::Result<(
     crate::keys::TsaKeys,

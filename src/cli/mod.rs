@@ -1,6 +1,7 @@
 //! The command line: one [`Command`] enum, one module per subcommand.
 
 mod db;
+mod keys;
 mod log;
 mod serve;
 mod verify;
@@ -26,6 +27,8 @@ pub enum Command {
     Serve(serve::Opts),
     /// Manage the database schema.
     Db(db::Opts),
+    /// Carry this site's signing keys to its other machines.
+    Keys(keys::Opts),
     /// Check a file against its receipt, offline: exit status 0 only if every proof holds.
     Verify(verify::Opts),
     /// Watch a transparency log from outside.
@@ -55,6 +58,7 @@ pub fn main(cli: Cli) -> ExitCode {
         {
             Command::Serve(opts) => serve::run(opts).await,
             Command::Db(opts) => db::run(opts).await,
+            Command::Keys(opts) => keys::run(opts).await,
             Command::Verify(opts) => verify::run(opts),
             Command::Log(opts) => log::run(opts),
         }

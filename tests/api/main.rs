@@ -12,6 +12,7 @@ mod files;
 mod headers;
 mod hostile_headers;
 mod log;
+mod machines;
 mod monitor;
 mod openapi;
 mod outage;
