@@ -106,6 +106,57 @@ async fn check_password(
     Ok(account)
 }
 
+/// Changes the user's password, once `current` is checked (under the
+/// sign-in throttle: a stolen session cannot guess it either), and ends every
+/// other session of theirs: whoever signed in with the old password is out.
+pub async fn change_password(
+    state: &AppState,
+    user_id: i32,
+    current: &Password,
+    new: &Password,
+    this_session: &str,
+) -> Result<u64, AppError> {
+    let user = own_account(state, user_id).await?;
+    check_password(state, &user.username, current).await?;
+    let hash = state.passwords.hash(new).await?;
+    db::users::set_password_hash(&state.db, user.id, hash).await?;
+    let ended = db::sessions::delete_others(&state.db, user.id, this_session).await?;
+    tracing::info!(user_id, ended, "password changed");
+    Ok(ended)
+}
+
+/// Changes the user's email address, once their password is checked.
+pub async fn change_email(
+    state: &AppState,
+    user_id: i32,
+    password: &Password,
+    email: &Email,
+) -> Result<(), AppError> {
+    let user = own_account(state, user_id).await?;
+    check_password(state, &user.username, password).await?;
+    match db::users::set_email(&state.db, user.id, email).await {
+        Ok(()) => {
+            tracing::info!(user_id, "email changed");
+            Ok(())
+        }
+        Err(CreateUserError::EmailTaken | CreateUserError::UsernameTaken) => Err(email_taken()),
+        Err(CreateUserError::Db(error)) => Err(error.into()),
+    }
+}
+
+async fn own_account(state: &AppState, user_id: i32) -> Result<User, AppError> {
+    db::users::find(&state.db, user_id)
+        .await?
+        .ok_or(AppError::Unauthenticated)
+}
+
+fn email_taken() -> AppError {
+    AppError::Conflict {
+        code: "email_taken",
+        message: "An account with that email already exists.",
+    }
+}
+
 /// Creates an account; the user signs in afterwards.
 pub async fn register(
     state: &AppState,
@@ -123,10 +174,7 @@ pub async fn register(
             code: "username_taken",
             message: "That username is already taken.",
         }),
-        Err(CreateUserError::EmailTaken) => Err(AppError::Conflict {
-            code: "email_taken",
-            message: "An account with that email already exists.",
-        }),
+        Err(CreateUserError::EmailTaken) => Err(email_taken()),
         Err(CreateUserError::Db(error)) => Err(error.into()),
     }
 }

@@ -44,6 +44,9 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(files::proofs::receipt))
         .routes(routes!(files::proofs::timestamp))
         .routes(routes!(files::proofs::signature))
+        .routes(routes!(settings::account::show))
+        .routes(routes!(settings::account::change_password))
+        .routes(routes!(settings::account::change_email))
         .routes(routes!(settings::tokens::index, settings::tokens::create))
         .routes(routes!(settings::tokens::revoke))
         .route(

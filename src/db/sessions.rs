@@ -71,6 +71,20 @@ pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<(), DbErr> {
     Ok(())
 }
 
+/// Ends every session of the user's but `keep`; returns how many.
+pub async fn delete_others(
+    db: &DatabaseConnection,
+    user_id: i32,
+    keep: &str,
+) -> Result<u64, DbErr> {
+    let deleted = Sessions::delete_many()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::Id.ne(keep))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
+}
+
 /// Removes every session that can no longer be used; returns how many.
 pub async fn delete_dead(
     db: &DatabaseConnection,

@@ -108,7 +108,45 @@ pub async fn find_by_login(db: &DatabaseConnection, login: &str) -> Result<Optio
     }
 }
 
-/// Replaces a user's password hash (after an upgrade of its scheme).
+pub async fn find(db: &DatabaseConnection, id: i32) -> Result<Option<User>, DbErr> {
+    Users::find_by_id(id).one(db).await
+}
+
+/// Gives the user a new email address: [`CreateUserError::EmailTaken`] if
+/// another account has it (the unique index decides a race).
+pub async fn set_email(
+    db: &DatabaseConnection,
+    id: i32,
+    email: &Email,
+) -> Result<(), CreateUserError> {
+    let taken = Users::find()
+        .filter(users::Column::EmailKey.eq(email.key()))
+        .filter(users::Column::Id.ne(id))
+        .one(db)
+        .await?;
+    if taken.is_some() {
+        return Err(CreateUserError::EmailTaken);
+    }
+    let updated = Users::update_many()
+        .col_expr(
+            users::Column::Email,
+            sea_orm::sea_query::Expr::value(email.as_str()),
+        )
+        .col_expr(
+            users::Column::EmailKey,
+            sea_orm::sea_query::Expr::value(email.key()),
+        )
+        .filter(users::Column::Id.eq(id))
+        .exec(db)
+        .await;
+    match updated {
+        Ok(_) => Ok(()),
+        Err(error) if super::is_unique_violation(&error) => Err(CreateUserError::EmailTaken),
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Replaces a user's password hash (after an upgrade of its scheme, or a change).
 pub async fn set_password_hash(
     db: &DatabaseConnection,
     id: i32,

@@ -228,6 +228,18 @@ pub struct TokensPage {
     pub error: Option<String>,
 }
 
+#[derive(Template, WebTemplate)]
+#[template(path = "account.html")]
+pub struct AccountPage {
+    pub layout: Layout,
+    pub username: String,
+    pub email: String,
+    /// Why the last password change was refused.
+    pub password_error: Option<String>,
+    /// Why the last email change was refused.
+    pub email_error: Option<String>,
+}
+
 /// One proof's verdict as the verify page shows it.
 #[derive(Clone, Debug)]
 pub struct CheckView {

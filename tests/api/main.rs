@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account_settings;
 mod accounts;
 mod adoption;
 mod browser;
