@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 
 use crate::db;
 use crate::db::files::{File, NewFile};
@@ -146,23 +146,7 @@ pub async fn store(
                 return Err(VaultError::QuotaExceeded);
             }
         }
-        let claims: Vec<(&ContentHash, u64)> = uses
-            .iter()
-            .map(|(hash, (size, _))| (*hash, *size))
-            .collect();
-        db::blobs::claim_all(&txn, &claims).await?;
-        // Every content's row is locked now: move them all, then sync their
-        // folders together. Only then may rows point at the objects.
-        let mut placing = storage.placing();
-        let moved = placing.place_all(staged).await;
-        placed = moved.placed;
-        moved.outcome?;
-        placing.sync().await?;
-        let counts: Vec<(&ContentHash, u32)> = uses
-            .iter()
-            .map(|(hash, (_, count))| (*hash, *count))
-            .collect();
-        db::blobs::add_references(&txn, &counts).await?;
+        place_contents(&txn, storage, staged, &uses, &mut placed).await?;
         let mut rows = Vec::with_capacity(records.len());
         for (record, (hash, size)) in records.into_iter().zip(&contents) {
             let leaf = crate::proofs::tlog::leaf_hash(&record.log_entry);
@@ -201,13 +185,50 @@ pub async fn store(
             Ok(rows)
         }
         Err(error) => {
-            for hash in &placed {
-                let _ = storage.remove(hash).await;
-            }
-            let _ = txn.rollback().await;
+            abandon(txn, storage, &placed).await;
             Err(error)
         }
     }
+}
+
+/// Moves the staged contents into place while their `blobs` rows are locked,
+/// syncs the folders they went to, and counts the files that use each:
+/// `uses` holds each content once, in hash order, with its size and count.
+/// What this call placed anew is added to `placed`, for [`abandon`].
+async fn place_contents(
+    txn: &DatabaseTransaction,
+    storage: &Storage,
+    staged: Vec<StagedFile>,
+    uses: &BTreeMap<&ContentHash, (u64, u32)>,
+    placed: &mut Vec<ContentHash>,
+) -> Result<(), VaultError> {
+    let claims: Vec<(&ContentHash, u64)> = uses
+        .iter()
+        .map(|(hash, (size, _))| (*hash, *size))
+        .collect();
+    db::blobs::claim_all(txn, &claims).await?;
+    // Every content's row is locked now: move them all, then sync their
+    // folders together. Only then may rows point at the objects.
+    let mut placing = storage.placing();
+    let moved = placing.place_all(staged).await;
+    placed.extend(moved.placed);
+    moved.outcome?;
+    placing.sync().await?;
+    let counts: Vec<(&ContentHash, u32)> = uses
+        .iter()
+        .map(|(hash, (_, count))| (*hash, *count))
+        .collect();
+    db::blobs::add_references(txn, &counts).await?;
+    Ok(())
+}
+
+/// Undoes a transaction that placed contents: the objects it placed go
+/// (still under their rows' locks), then it rolls back.
+async fn abandon(txn: DatabaseTransaction, storage: &Storage, placed: &[ContentHash]) {
+    for hash in placed {
+        let _ = storage.remove(hash).await;
+    }
+    let _ = txn.rollback().await;
 }
 
 /// Gives the original application's row `legacy` its content and proofs, in
@@ -227,13 +248,8 @@ pub async fn adopt(
     let txn = db.begin().await?;
     let mut placed = Vec::new();
     let outcome = async {
-        db::blobs::claim_all(&txn, &[(&hash, size)]).await?;
-        let mut placing = storage.placing();
-        let moved = placing.place_all(vec![staged]).await;
-        placed = moved.placed;
-        moved.outcome?;
-        placing.sync().await?;
-        db::blobs::add_references(&txn, &[(&hash, 1)]).await?;
+        let uses = BTreeMap::from([(&hash, (size, 1))]);
+        place_contents(&txn, storage, vec![staged], &uses, &mut placed).await?;
         let leaf = crate::proofs::tlog::leaf_hash(&record.log_entry);
         let log_entry_id = db::log::insert_entry(&txn, &leaf, &record.log_entry).await?;
         let new = NewFile {
@@ -255,10 +271,7 @@ pub async fn adopt(
         txn.commit().await?;
         return Ok(true);
     }
-    for hash in &placed {
-        let _ = storage.remove(hash).await;
-    }
-    let _ = txn.rollback().await;
+    abandon(txn, storage, &placed).await;
     outcome
 }
 

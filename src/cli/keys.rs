@@ -160,19 +160,16 @@ async fn import(config: &Config, file: &Path) -> anyhow::Result<()> {
 }
 
 async fn land(config: &Config, landing: &Path, files: &[(&str, Vec<u8>)]) -> anyhow::Result<()> {
-    for (name, bytes) in files {
-        let path = landing.join("keys").join(name);
-        let folder = path.parent().expect("key files lie in folders");
-        for dir in [landing, &landing.join("keys"), folder] {
-            crate::owner_only::create_folder(dir)?;
-        }
-        let mut out = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(crate::owner_only::FILE_MODE)
-            .open(&path)?;
-        out.write_all(bytes)?;
-        out.sync_all()?;
+    // Each folder as the server writes a set it makes; all files owner-only.
+    for folder in ["tsa", "openpgp", "log"] {
+        let set: Vec<(&str, &[u8], bool)> = files
+            .iter()
+            .filter_map(|(name, bytes)| {
+                let file = name.strip_prefix(folder)?.strip_prefix('/')?;
+                Some((file, bytes.as_slice(), true))
+            })
+            .collect();
+        crate::keys::install(&landing.join("keys").join(folder), &set)?;
     }
     let mut probe = config.clone();
     probe.data_dir = landing.to_owned();

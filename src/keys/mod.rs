@@ -278,7 +278,7 @@ fn invalid(file: &'static str, error: impl std::fmt::Display) -> KeyError {
 
 /// Writes `files` into a new folder and renames it to `target`; if another
 /// process got there first, its set is kept and ours discarded.
-fn install(target: &Path, files: &[(&str, &[u8], bool)]) -> Result<(), KeyError> {
+pub(crate) fn install(target: &Path, files: &[(&str, &[u8], bool)]) -> Result<(), KeyError> {
     let parent = target.parent().unwrap_or(Path::new("."));
     std::fs::DirBuilder::new()
         .recursive(true)

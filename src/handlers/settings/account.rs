@@ -20,12 +20,11 @@ use crate::web::{CurrentUser, Format, Input, Visitor};
 
 /// The session the change is made from, which stays signed in.
 fn session_of(user: &CurrentUser, visitor: &Visitor) -> Result<String, AppError> {
-    match (&user.api_token, &visitor.session_id) {
-        (None, Some(session)) => Ok(session.clone()),
-        _ => Err(AppError::Forbidden(
-            "The password and email are changed from a signed-in session, not with a token.",
-        )),
-    }
+    super::session_only(
+        user,
+        "The password and email are changed from a signed-in session, not with a token.",
+    )?;
+    visitor.session_id.clone().ok_or(AppError::Unauthenticated)
 }
 
 fn page(

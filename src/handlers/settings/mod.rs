@@ -2,3 +2,15 @@
 
 pub mod account;
 pub mod tokens;
+
+use crate::error::AppError;
+use crate::web::CurrentUser;
+
+/// Refuses a request made with an API token, with `refusal`: these settings
+/// are changed only from a signed-in session.
+fn session_only(user: &CurrentUser, refusal: &'static str) -> Result<(), AppError> {
+    match user.api_token {
+        Some(_) => Err(AppError::Forbidden(refusal)),
+        None => Ok(()),
+    }
+}

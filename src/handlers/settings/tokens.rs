@@ -23,12 +23,10 @@ use crate::web::pages::{ConfirmPage, FlashKind, TokenView, TokensPage};
 use crate::web::{CurrentUser, Format, Input, Visitor};
 
 fn session_only(user: &CurrentUser) -> Result<(), AppError> {
-    match user.api_token {
-        Some(_) => Err(AppError::Forbidden(
-            "API tokens are managed from a signed-in session, not with a token.",
-        )),
-        None => Ok(()),
-    }
+    super::session_only(
+        user,
+        "API tokens are managed from a signed-in session, not with a token.",
+    )
 }
 
 /// A personal API token, without its secret.
