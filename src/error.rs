@@ -256,6 +256,8 @@ impl From<std::io::Error> for AppError {
         if crate::storage::is_full(&error) {
             tracing::error!(%error, "storage is full");
             AppError::StorageFull
+        } else if crate::storage::is_unavailable(&error) {
+            AppError::Unavailable(error.into())
         } else {
             AppError::Internal(error.into())
         }

@@ -15,7 +15,7 @@ use crate::log::TransparencyLog;
 use crate::proofs::tlog::note::NoteVerifier;
 use crate::stamping::Signers;
 use crate::state::{AppState, Shared};
-use crate::storage::Storage;
+use crate::storage::{Bucket, Disk, Storage};
 use crate::time::unix_now;
 
 /// A configured, migrated server bound to its address, not yet serving.
@@ -32,7 +32,7 @@ impl Application {
         let listener = TcpListener::bind(config.bind).await.map_err(|e| {
             ConfigError::new("BIND", format!("cannot listen on {}: {e}", config.bind))
         })?;
-        let storage = open_storage(&config).await?;
+        let storage = open_storage(&config, &db).await?;
         let (tsa, openpgp, log) = load_keys(&config).await?;
         check_log_key(&db, &log, &config).await?;
         let state = AppState::new(Shared {
@@ -93,14 +93,28 @@ impl Application {
     }
 }
 
-async fn open_storage(config: &Config) -> anyhow::Result<Storage> {
-    Storage::open(&config.upload_folder).await.map_err(|e| {
+/// The local folder, or the bucket with the folder for its small uploads;
+/// a bucket that cannot be used stops start-up, saying why.
+pub(crate) async fn open_storage(
+    config: &Config,
+    db: &sea_orm::DatabaseConnection,
+) -> anyhow::Result<Storage> {
+    let disk = Disk::open(&config.upload_folder).await.map_err(|e| {
         ConfigError::new(
             "UPLOAD_FOLDER",
             format!("cannot prepare {}: {e}", config.upload_folder.display()),
         )
-        .into()
-    })
+    })?;
+    let Some(bucket) = &config.object_storage else {
+        return Ok(Storage::Disk(disk));
+    };
+    let bucket = Bucket::new(bucket, disk, db.clone())
+        .map_err(|message| ConfigError::new("STORAGE_URL", message))?;
+    bucket
+        .check()
+        .await
+        .map_err(|message| ConfigError::new("STORAGE_URL", message))?;
+    Ok(Storage::Bucket(bucket))
 }
 
 /// What stamping files takes without serving them (the importer of the
@@ -115,7 +129,7 @@ pub struct Vault {
 pub async fn open_vault(config: &Config) -> anyhow::Result<Vault> {
     let db = crate::db::connect(&config.database_url).await?;
     crate::db::migrate(&db, &config.database_url).await?;
-    let storage = open_storage(config).await?;
+    let storage = open_storage(config, &db).await?;
     let (tsa, openpgp, log) = load_keys(config).await?;
     check_log_key(&db, &log, config).await?;
     Ok(Vault {

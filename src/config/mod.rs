@@ -4,6 +4,7 @@
 //! names it ([`ConfigError`]). Nothing else in the program reads the environment.
 
 mod database_url;
+mod object_storage;
 mod secret_key;
 mod values;
 
@@ -12,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use database_url::{Backend, DatabaseUrl};
+pub use object_storage::ObjectStorage;
 pub use secret_key::SecretKey;
 pub use values::{AllowedExtensions, TrustedProxies};
 
@@ -45,9 +47,11 @@ pub struct Config {
     pub mode: Mode,
     pub database_url: DatabaseUrl,
     pub secret_key: SecretKey,
+    /// Local storage's folder; with object storage, where small uploads
+    /// wait until they are sent.
     pub upload_folder: PathBuf,
-    /// Object storage is parsed so a typo is caught, but only local storage exists yet.
-    pub storage_url: Option<url::Url>,
+    /// An S3-compatible bucket for the contents (`STORAGE_URL`).
+    pub object_storage: Option<ObjectStorage>,
     pub gpg_user: String,
     /// The transparency log's name (checkpoint origin and key name), when
     /// configured; otherwise the one its key was made with.
@@ -131,7 +135,7 @@ impl Config {
                 vars.get("UPLOAD_FOLDER")
                     .unwrap_or_else(|| "uploads".into()),
             ),
-            storage_url: vars.parse("STORAGE_URL", values::parse_storage_url)?,
+            object_storage: ObjectStorage::from_vars(|name| vars.get(name))?,
             gpg_user: vars
                 .parse("GPG_USER", values::parse_user_id)?
                 .unwrap_or_else(|| DEFAULT_GPG_USER.to_owned()),

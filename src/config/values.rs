@@ -166,16 +166,6 @@ pub(super) fn parse_public_url(raw: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
-/// Object storage such as `s3://bucket/prefix`. Only local storage exists so far,
-/// so a valid URL is still refused, with the reason.
-pub(super) fn parse_storage_url(raw: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(raw.trim()).map_err(|e| format!("not a URL ({e})"))?;
-    if url.scheme() != "s3" || url.host_str().is_none_or(str::is_empty) {
-        return Err(format!("expected s3://bucket/prefix, got `{}`", raw.trim()));
-    }
-    Err("object storage is not supported by this version yet; unset it to store files in UPLOAD_FOLDER".into())
-}
-
 /// An OpenPGP user id such as `Name <email>`: printable text, one line.
 pub(super) fn parse_user_id(raw: &str) -> Result<String, String> {
     let raw = raw.trim();
@@ -375,20 +365,6 @@ mod tests {
         assert_eq!(parse_bind("0.0.0.0:8080").unwrap().port(), 8080);
         assert!(parse_bind("localhost:5000").unwrap().ip().is_loopback());
         assert!(parse_bind("nowhere").is_err());
-    }
-
-    #[test]
-    fn storage_urls_are_checked_and_refused_for_now() {
-        assert!(
-            parse_storage_url("s3://bucket/prefix")
-                .unwrap_err()
-                .contains("not supported")
-        );
-        assert!(
-            parse_storage_url("ftp://x")
-                .unwrap_err()
-                .contains("expected s3://")
-        );
     }
 
     #[test]

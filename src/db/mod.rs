@@ -8,6 +8,7 @@ pub mod entities;
 pub mod files;
 pub mod log;
 pub mod migration;
+pub mod object_uploads;
 pub mod rate_limits;
 pub mod sessions;
 pub mod upload_keys;

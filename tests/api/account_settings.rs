@@ -87,7 +87,7 @@ on_every_database! {
         let made: Value = script.post_json("/settings/tokens", &csrf, json!({"name": "ci"})).await.json().await.unwrap();
         let bearer = format!("Bearer {}", made["token"].as_str().unwrap());
         for (path, body) in [("/settings/password", json!({"current_password": "long enough", "new_password": "taken over"})), ("/settings/email", json!({"email": "evil@example.com", "password": "long enough"}))] {
-            let refused = reqwest::Client::new().post(app.url(path)).header("authorization", &bearer).header("accept", "application/json").json(&body).send().await.unwrap();
+            let refused = crate::helpers::http_client().post(app.url(path)).header("authorization", &bearer).header("accept", "application/json").json(&body).send().await.unwrap();
             assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
         }
         app.script().json_sign_in("quinn", "long enough").await;

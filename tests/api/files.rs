@@ -370,7 +370,7 @@ async fn vanish(app: &crate::helpers::TestApp, stream: tokio::net::TcpStream) {
 /// Registers and signs in without a cookie jar; returns the `Cookie` header
 /// value of the session and its CSRF token.
 async fn session_by_hand(app: &crate::helpers::TestApp, name: &str) -> (String, String) {
-    let http = reqwest::Client::new();
+    let http = crate::helpers::http_client();
     let json = |r: reqwest::RequestBuilder| r.header("accept", "application/json");
     let first = |response: &reqwest::Response| {
         let value = response
@@ -421,7 +421,7 @@ on_every_database! {
         std::fs::write(&path, orphan).unwrap();
 
         let conn = db.connect().await;
-        let storage = securestamp::storage::Storage::open(&app.uploads()).await.unwrap();
+        let storage = securestamp::storage::Storage::Disk(securestamp::storage::Disk::open(&app.uploads()).await.unwrap());
         let removed = securestamp::vault::collect_orphans(&conn, &storage, std::time::Duration::ZERO).await.unwrap();
         assert_eq!(removed, 1);
         assert!(!path.exists());

@@ -51,6 +51,18 @@ macro_rules! on_every_database {
 }
 pub(crate) use on_every_database;
 
+/// An HTTP client for the tests. reqwest runs on rustls with the process's
+/// crypto provider (as the server's object storage client does), so one is
+/// installed first.
+pub fn http_client() -> reqwest::Client {
+    http_client_builder().build().expect("HTTP client")
+}
+
+pub fn http_client_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::ClientBuilder::new()
+}
+
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|value| value == "true" || value == "1")
 }
@@ -363,7 +375,7 @@ impl Process {
             child: command.spawn().expect("the securestamp binary"),
             base: format!("http://127.0.0.1:{port}"),
         };
-        let http = reqwest::Client::new();
+        let http = crate::helpers::http_client();
         for _ in 0..400 {
             if let Ok(response) = http.get(format!("{}/readyz", process.base)).send().await
                 && response.status() == StatusCode::OK
@@ -443,7 +455,7 @@ impl Client {
                 HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"),
             );
         }
-        let http = reqwest::Client::builder()
+        let http = crate::helpers::http_client_builder()
             .cookie_store(true)
             .redirect(redirect::Policy::none())
             .default_headers(headers)

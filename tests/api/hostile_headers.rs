@@ -79,7 +79,7 @@ async fn receipts_name_their_keys_under_the_public_url_not_the_requests_host() {
 async fn only_a_short_plain_request_id_is_echoed() {
     let db = sqlite().await;
     let app = db.spawn().await;
-    let http = reqwest::Client::new();
+    let http = crate::helpers::http_client();
     let echoed = |sent: String| {
         let request = http.get(app.url("/healthz")).header("x-request-id", sent);
         async move {

@@ -39,7 +39,7 @@ impl Log {
     pub fn new(base: String) -> Log {
         Log {
             base,
-            http: reqwest::Client::new(),
+            http: crate::helpers::http_client(),
         }
     }
 

@@ -199,13 +199,17 @@ async fn two_machines_with_their_own_data_directories_serve_one_site() {
     // One log: both publish the same checkpoint once the entry is in it.
     let mut same = false;
     for _ in 0..100 {
-        let a = reqwest::get(format!("{}/log/checkpoint", first.base))
+        let a = crate::helpers::http_client()
+            .get(format!("{}/log/checkpoint", first.base))
+            .send()
             .await
             .unwrap()
             .text()
             .await
             .unwrap();
-        let b = reqwest::get(format!("{}/log/checkpoint", second.base))
+        let b = crate::helpers::http_client()
+            .get(format!("{}/log/checkpoint", second.base))
+            .send()
             .await
             .unwrap()
             .text()

@@ -15,6 +15,7 @@ mod hostile_headers;
 mod log;
 mod machines;
 mod monitor;
+mod object_storage;
 mod openapi;
 mod outage;
 mod private_postgres;

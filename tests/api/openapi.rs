@@ -226,7 +226,11 @@ async fn every_route_that_answers_json_is_in_the_openapi_document() {
         return;
     };
     let app = db.spawn().await;
-    let served = reqwest::get(app.url("/api/openapi.json")).await.unwrap();
+    let served = crate::helpers::http_client()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(served.status(), StatusCode::OK);
     assert_eq!(served.headers()["content-type"], "application/json");
     let document: Value = served.json().await.unwrap();
@@ -350,7 +354,7 @@ async fn every_route_that_answers_json_is_in_the_openapi_document() {
     {
         let path = path.replace("{id}", &file_id);
         let method = Method::from_bytes(method.to_ascii_uppercase().as_bytes()).unwrap();
-        let response = reqwest::Client::new()
+        let response = crate::helpers::http_client()
             .request(method.clone(), app.url(&path))
             .header("accept", "application/json")
             .send()
@@ -375,7 +379,9 @@ async fn the_documents_answers_are_the_ones_the_api_gives() {
         return;
     };
     let app = db.spawn().await;
-    let document: Value = reqwest::get(app.url("/api/openapi.json"))
+    let document: Value = crate::helpers::http_client()
+        .get(app.url("/api/openapi.json"))
+        .send()
         .await
         .unwrap()
         .json()
@@ -544,7 +550,9 @@ async fn the_document_is_valid_openapi_3_1() {
         return;
     };
     let app = db.spawn().await;
-    let document = reqwest::get(app.url("/api/openapi.json"))
+    let document = crate::helpers::http_client()
+        .get(app.url("/api/openapi.json"))
+        .send()
         .await
         .unwrap()
         .bytes()

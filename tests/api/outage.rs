@@ -58,7 +58,7 @@ async fn while_the_database_is_down_requests_fail_fast_and_recover_by_themselves
         assert_eq!(script.get(path).await.status(), StatusCode::OK, "{path}");
     }
     // A time-stamp client gets a time-stamp reply, not a page.
-    let stamp = reqwest::Client::new()
+    let stamp = crate::helpers::http_client()
         .post(app.url("/tsa"))
         .header("content-type", "application/timestamp-query")
         .header("accept", "*/*")

@@ -223,7 +223,7 @@ async fn the_original_env_file_starts_the_service_on_an_existing_mariadb_databas
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::builder()
+    let client = crate::helpers::http_client_builder()
         .cookie_store(true)
         .build()
         .unwrap();

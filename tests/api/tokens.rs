@@ -31,7 +31,7 @@ on_every_database! {
         assert_eq!(db.count("api_tokens").await, 1);
 
         // The script needs no cookie and no CSRF token.
-        let script = reqwest::Client::new();
+        let script = crate::helpers::http_client();
         let bearer = format!("Bearer {token}");
         let form = reqwest::multipart::Form::new()
             .part("files", reqwest::multipart::Part::bytes(b"%PDF-1.7\n".to_vec()).file_name("a.pdf"))
@@ -75,7 +75,7 @@ on_every_database! {
         let stored: Value = other.upload(&other_csrf, &[("theirs.txt", b"theirs")]).await.json().await.unwrap();
         let theirs = stored["files"][0]["id"].as_i64().unwrap();
 
-        let http = reqwest::Client::new();
+        let http = crate::helpers::http_client();
         let with = |token: &str, path: &str| {
             http.get(app.url(path)).header("authorization", format!("Bearer {token}")).header("accept", "application/json").send()
         };

@@ -23,7 +23,7 @@ fn openssl(dir: &Path, args: &[&str]) -> (bool, String) {
 }
 
 async fn post_query(app: &TestApp, query: Vec<u8>) -> reqwest::Response {
-    reqwest::Client::new()
+    crate::helpers::http_client()
         .post(app.url("/tsa"))
         .header("content-type", "application/timestamp-query")
         .body(query)
@@ -55,7 +55,11 @@ async fn assert_rejection(response: reqwest::Response, status: StatusCode, says:
 }
 
 async fn fetch_chain(app: &TestApp, dir: &Path) {
-    let chain = reqwest::get(app.url("/keys/tsa-chain.pem")).await.unwrap();
+    let chain = crate::helpers::http_client()
+        .get(app.url("/keys/tsa-chain.pem"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         chain.headers()["content-type"],
         "application/pem-certificate-chain"
@@ -275,7 +279,7 @@ async fn malformed_or_unsupported_requests_get_rejections_or_client_errors() {
     );
 
     // A client that would take a page (or anything) still gets replies.
-    let http = reqwest::Client::builder()
+    let http = crate::helpers::http_client_builder()
         .default_headers(reqwest::header::HeaderMap::from_iter([(
             reqwest::header::ACCEPT,
             reqwest::header::HeaderValue::from_static("text/html, */*"),
@@ -389,7 +393,7 @@ async fn the_service_can_be_closed_to_strangers_and_is_rate_limited() {
     let bearer = format!("Bearer {}", created["token"].as_str().unwrap());
     let mut replies = Vec::new();
     for _ in 0..4 {
-        let reply = reqwest::Client::new()
+        let reply = crate::helpers::http_client()
             .post(app.url("/tsa"))
             .header("authorization", &bearer)
             .header("content-type", "application/timestamp-query")
@@ -403,7 +407,7 @@ async fn the_service_can_be_closed_to_strangers_and_is_rate_limited() {
     let last = replies.pop().unwrap();
     assert!(last.headers().contains_key("retry-after"));
     assert_rejection(last, StatusCode::TOO_MANY_REQUESTS, "Too many").await;
-    let unknown = reqwest::Client::new()
+    let unknown = crate::helpers::http_client()
         .post(app.url("/tsa"))
         .header("authorization", "Bearer not-a-token")
         .header("content-type", "application/timestamp-query")

@@ -15,6 +15,7 @@ use crate::domain::{ContentHash, FileName, content_disposition};
 use crate::error::AppError;
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
+use crate::storage::{Bucket, Storage};
 use crate::web::CurrentUser;
 
 const SANDBOX: &str = "default-src 'none'; sandbox";
@@ -63,17 +64,26 @@ pub async fn download(
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
     } else {
-        // ServeFile answers HEAD and Range (206, 416) itself.
-        let Ok(served) = ServeFile::new(state.storage.path_of(&hash))
-            .oneshot(request)
-            .await;
-        if served.status() == StatusCode::NOT_FOUND {
-            return Err(AppError::internal(format!(
-                "the content of file {} is missing from storage",
-                file.id
-            )));
+        match &state.storage {
+            Storage::Disk(disk) => {
+                // ServeFile answers HEAD and Range (206, 416) itself.
+                let Ok(served) = ServeFile::new(disk.path_of(&hash)).oneshot(request).await;
+                if served.status() == StatusCode::NOT_FOUND {
+                    return Err(missing(file.id));
+                }
+                served.map(axum::body::Body::new)
+            }
+            Storage::Bucket(bucket) => {
+                let head = request.method() == axum::http::Method::HEAD;
+                let range = request.headers().get(header::RANGE).cloned();
+                from_bucket(bucket, &hash, file.size as u64, head, range)
+                    .await
+                    .map_err(|error| match error.kind() {
+                        std::io::ErrorKind::NotFound => missing(file.id),
+                        _ => error.into(),
+                    })?
+            }
         }
-        served.map(axum::body::Body::new)
     };
     let headers = response.headers_mut();
     let disposition = content_disposition(&FileName::parse(&file.original_filename));
@@ -95,5 +105,54 @@ pub async fn download(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),
     );
+    Ok(response)
+}
+
+fn missing(id: i32) -> AppError {
+    AppError::internal(format!("the content of file {id} is missing from storage"))
+}
+
+/// Answers as ServeFile does for the disk: HEAD without a body, one range
+/// as 206, several or an unsatisfiable one as 416.
+async fn from_bucket(
+    bucket: &Bucket,
+    hash: &ContentHash,
+    size: u64,
+    head: bool,
+    range: Option<HeaderValue>,
+) -> std::io::Result<Response> {
+    let range = range.as_ref().and_then(|value| value.to_str().ok());
+    let range = match range.map(|r| http_range_header::parse_range_header(r)?.validate(size)) {
+        None => None,
+        Some(Ok(ranges)) if ranges.len() == 1 => Some(ranges[0].clone()),
+        Some(_) => {
+            let mut refused = StatusCode::RANGE_NOT_SATISFIABLE.into_response();
+            let whole = HeaderValue::from_str(&format!("bytes */{size}")).expect("digits");
+            refused.headers_mut().insert(header::CONTENT_RANGE, whole);
+            return Ok(refused);
+        }
+    };
+    let (status, length) = match &range {
+        Some(range) => (StatusCode::PARTIAL_CONTENT, range.end() - range.start() + 1),
+        None => (StatusCode::OK, size),
+    };
+    let body = match head || length == 0 {
+        true => axum::body::Body::empty(),
+        false => {
+            let bytes = range.clone().map(|r| *r.start()..*r.end() + 1);
+            axum::body::Body::from_stream(bucket.read(hash, bytes).await?)
+        }
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    if let Some(range) = range {
+        let value = format!("bytes {}-{}/{size}", range.start(), range.end());
+        headers.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&value).expect("digits"),
+        );
+    }
     Ok(response)
 }
