@@ -4,6 +4,7 @@ mod db;
 mod keys;
 mod log;
 mod serve;
+mod storage;
 mod verify;
 
 use std::process::ExitCode;
@@ -29,6 +30,8 @@ pub enum Command {
     Db(db::Opts),
     /// Carry this site's signing keys to its other machines.
     Keys(keys::Opts),
+    /// Move the stored contents into object storage.
+    Storage(storage::Opts),
     /// Check a file against its receipt, offline: exit status 0 only if every proof holds.
     Verify(verify::Opts),
     /// Watch a transparency log from outside.
@@ -59,6 +62,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Serve(opts) => serve::run(opts).await,
             Command::Db(opts) => db::run(opts).await,
             Command::Keys(opts) => keys::run(opts).await,
+            Command::Storage(opts) => storage::run(opts).await,
             Command::Verify(opts) => verify::run(opts),
             Command::Log(opts) => log::run(opts),
         }

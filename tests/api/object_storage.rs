@@ -545,3 +545,102 @@ fn copy_folder(from: &std::path::Path, to: &std::path::Path) {
         }
     }
 }
+
+#[tokio::test]
+async fn storage_migrate_moves_local_contents_into_the_bucket_and_resumes() {
+    let Some(bucket) = TestBucket::create() else {
+        return;
+    };
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let files: [(&str, Vec<u8>); 3] = [
+        ("small.txt", b"kept on the disk first".to_vec()),
+        ("large.bin", contents(10 * MIB + 3, 7)),
+        ("copy.txt", b"kept on the disk first".to_vec()),
+    ];
+    let allow_any = [("ALLOWED_EXTENSIONS", "*")];
+    let server = Process::start(&db, dir.path(), &allow_any).await;
+    let script = server.script();
+    let csrf = script.new_account("sven").await;
+    let parts: Vec<(&str, &[u8])> = files.iter().map(|(n, b)| (*n, b.as_slice())).collect();
+    let uploaded = script.upload(&csrf, &parts).await;
+    assert_eq!(uploaded.status(), StatusCode::CREATED);
+    let uploaded: Value = uploaded.json().await.unwrap();
+    drop(server);
+
+    let mut vars = bucket.vars();
+    vars.extend([
+        ("DATABASE_URL", db.url.clone()),
+        ("SECRET_KEY", crate::helpers::SECRET.to_owned()),
+        ("DATA_DIR", dir.path().join("data").display().to_string()),
+        (
+            "UPLOAD_FOLDER",
+            dir.path().join("uploads").display().to_string(),
+        ),
+    ]);
+    let vars_ref: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
+    let migrate = || crate::startup::securestamp(dir.path(), &["storage", "migrate"], &vars_ref);
+    let first = migrate();
+    let said = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(
+        first.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        said.contains("sent 2 content(s)") && said.contains("0 already"),
+        "{said}"
+    );
+    assert_eq!(bucket.keys("objects").await.len(), 2);
+
+    // An interrupted run: one content is not there yet; the next run sends only it.
+    let gone = object_store::path::Path::from(format!(
+        "{}/{}",
+        bucket.prefix,
+        bucket.keys("objects").await[0]
+    ));
+    object_store::ObjectStoreExt::delete(&bucket.store, &gone)
+        .await
+        .unwrap();
+    let again = migrate();
+    let said = String::from_utf8_lossy(&again.stdout).into_owned();
+    assert!(again.status.success(), "{said}");
+    assert!(
+        said.contains("sent 1 content(s)") && said.contains("1 already"),
+        "{said}"
+    );
+    assert!(bucket.keys("staging").await.is_empty());
+
+    // A damaged local copy is refused, not sent.
+    let objects = dir.path().join("uploads/objects");
+    let fake = "00".repeat(32);
+    std::fs::create_dir_all(objects.join("00")).unwrap();
+    std::fs::write(objects.join("00").join(&fake), b"not what its name says").unwrap();
+    let damaged = migrate();
+    assert!(!damaged.status.success());
+    assert!(String::from_utf8_lossy(&damaged.stdout).contains("damaged, not sent"));
+    std::fs::remove_file(objects.join("00").join(&fake)).unwrap();
+
+    // Served from the bucket alone now: the local contents go.
+    std::fs::remove_dir_all(&objects).unwrap();
+    let mut with_bucket: Vec<(&str, &str)> = bucket_vars(&vars_ref);
+    with_bucket.extend(allow_any);
+    let server = Process::start(&db, dir.path(), &with_bucket).await;
+    let script = server.script();
+    script.json_sign_in("sven", "long enough").await;
+    for (file, (name, bytes)) in uploaded["files"].as_array().unwrap().iter().zip(&files) {
+        let id = file["id"].as_i64().unwrap();
+        let download = script.get(&format!("/files/{id}/download")).await;
+        assert_eq!(download.status(), StatusCode::OK, "{name}");
+        assert!(download.bytes().await.unwrap() == *bytes, "{name}");
+    }
+    bucket.empty().await;
+}
+
+/// The object storage variables among `vars`.
+fn bucket_vars<'a>(vars: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    vars.iter()
+        .filter(|(name, _)| name.starts_with("AWS_") || *name == "STORAGE_URL")
+        .copied()
+        .collect()
+}
