@@ -10,6 +10,7 @@ use crate::error::AppError;
 use crate::rate_limit::SIGN_IN_FAILURES;
 use crate::state::AppState;
 use crate::time::{secs, unix_now};
+use crate::two_factor;
 
 /// A successful sign-in: the account and the new session's token, for its cookie.
 pub struct SignedIn {
@@ -17,16 +18,101 @@ pub struct SignedIn {
     pub session: SessionToken,
 }
 
+/// Where a sign-in stands after its password.
+pub enum SignInStep {
+    Done(SignedIn),
+    /// The account signs in with a second factor too: the code goes with
+    /// this ticket to [`finish_sign_in`].
+    SecondFactor {
+        ticket: String,
+    },
+}
+
 /// Signs `login` (a username or an email) in with `password`, ending
 /// `previous_session` if the visitor had one: a token planted before the
-/// sign-in can never be promoted.
+/// sign-in can never be promoted. An account with two-factor sign-in gets
+/// a ticket for its second step instead of a session.
 pub async fn sign_in(
     state: &AppState,
     login: &str,
     password: &Password,
     previous_session: Option<&str>,
-) -> Result<SignedIn, AppError> {
+) -> Result<SignInStep, AppError> {
     let user = check_password(state, login, password).await?;
+    if two_factor::is_on(state, user.id).await? {
+        return Ok(SignInStep::SecondFactor {
+            ticket: two_factor::ticket(state, user.id),
+        });
+    }
+    start_session(state, user, previous_session)
+        .await
+        .map(SignInStep::Done)
+}
+
+/// The second step of a sign-in: the code from the authenticator (or a
+/// recovery code) for the account its ticket names, under the same
+/// throttle as passwords.
+pub async fn finish_sign_in(
+    state: &AppState,
+    ticket: &str,
+    code: &str,
+    previous_session: Option<&str>,
+) -> Result<SignedIn, AppError> {
+    let user = match two_factor::read_ticket(state, ticket) {
+        Some(user_id) => db::users::find(&state.db, user_id).await?,
+        None => None,
+    };
+    let Some(user) = user else {
+        return Err(AppError::InvalidCode(
+            "This sign-in took too long: start again with your password.",
+        ));
+    };
+    let now = unix_now();
+    let throttle_key = format!("account:{}", user.id);
+    if !SIGN_IN_FAILURES
+        .reserve(&state.db, &throttle_key, now)
+        .await?
+    {
+        return Err(AppError::RateLimited {
+            retry_after: SIGN_IN_FAILURES.retry_after(now),
+        });
+    }
+    if !two_factor::check(state, user.id, &user.username, code).await? {
+        tracing::info!(user_id = user.id, "second factor refused");
+        return Err(wrong_code());
+    }
+    SIGN_IN_FAILURES.reset(&state.db, &throttle_key).await?;
+    start_session(state, user, previous_session).await
+}
+
+fn wrong_code() -> AppError {
+    AppError::InvalidCode("That code is not right, or it was used already.")
+}
+
+/// Checks the user's password and, if they sign in with one, their second
+/// factor: what turning two-factor sign-in off (or deleting the account) asks.
+pub async fn confirm_identity(
+    state: &AppState,
+    user_id: i32,
+    password: &Password,
+    code: &str,
+) -> Result<(), AppError> {
+    let user = own_account(state, user_id).await?;
+    check_password(state, &user.username, password).await?;
+    if two_factor::is_on(state, user.id).await?
+        && !two_factor::check(state, user.id, &user.username, code).await?
+    {
+        return Err(wrong_code());
+    }
+    Ok(())
+}
+
+/// Opens a session for `user`, ending `previous_session`.
+async fn start_session(
+    state: &AppState,
+    user: User,
+    previous_session: Option<&str>,
+) -> Result<SignedIn, AppError> {
     if let Some(old) = previous_session {
         db::sessions::delete(&state.db, old).await?;
     }

@@ -22,6 +22,10 @@ pub enum AppError {
     Unauthenticated,
     #[error("Incorrect username or password.")]
     InvalidCredentials,
+    /// The second factor of a sign-in (or of turning it off) was wrong,
+    /// used already, or its sign-in took too long.
+    #[error("{0}")]
+    InvalidCode(&'static str),
     #[error("The API token is not valid; it may have been revoked.")]
     InvalidToken,
     #[error("{0}")]
@@ -71,9 +75,10 @@ impl AppError {
     pub fn status(&self) -> StatusCode {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AppError::Unauthenticated | AppError::InvalidCredentials | AppError::InvalidToken => {
-                StatusCode::UNAUTHORIZED
-            }
+            AppError::Unauthenticated
+            | AppError::InvalidCredentials
+            | AppError::InvalidCode(_)
+            | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
             AppError::Csrf(_) | AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -100,6 +105,7 @@ impl AppError {
             AppError::BadRequest(_) => "bad_request",
             AppError::Unauthenticated => "unauthenticated",
             AppError::InvalidCredentials => "invalid_credentials",
+            AppError::InvalidCode(_) => "invalid_code",
             AppError::InvalidToken => "invalid_token",
             AppError::Forbidden(_) => "forbidden",
             AppError::Csrf(_) => "csrf_failed",

@@ -28,6 +28,7 @@ pub mod startup;
 pub mod state;
 pub mod storage;
 pub mod time;
+pub mod two_factor;
 
 pub mod vault;
 pub mod web;

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(home::show))
         .routes(routes!(auth::register::form, auth::register::submit))
         .routes(routes!(auth::login::form, auth::login::submit))
+        .routes(routes!(auth::second_factor::submit))
         .routes(routes!(auth::logout::run))
         .routes(routes!(files::list::dashboard))
         .routes(routes!(files::upload::form, files::upload::submit).layer(upload_limit))
@@ -47,6 +48,10 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(settings::account::show))
         .routes(routes!(settings::account::change_password))
         .routes(routes!(settings::account::change_email))
+        .routes(routes!(settings::two_factor::show))
+        .routes(routes!(settings::two_factor::setup))
+        .routes(routes!(settings::two_factor::confirm))
+        .routes(routes!(settings::two_factor::disable))
         .routes(routes!(settings::tokens::index, settings::tokens::create))
         .routes(routes!(settings::tokens::revoke))
         .route(

@@ -17,11 +17,15 @@ use crate::secret::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The secrets derived once from `SECRET_KEY`: the session-id, CSRF and cookie-signing keys.
+/// The secrets derived once from `SECRET_KEY`: the session-id, CSRF,
+/// sealing and cookie-signing keys.
 #[derive(Clone)]
 pub struct Secrets {
     session: [u8; 32],
     csrf: [u8; 32],
+    /// Seals what is kept or handed out and must stay unreadable and
+    /// unforgeable: authenticator secrets, sign-in tickets ([`Secrets::seal`]).
+    sealing: [u8; 32],
     /// Signs cookies whose content we must trust when it comes back (flash messages).
     pub cookie: cookie::Key,
 }
@@ -100,6 +104,7 @@ impl Secrets {
         Secrets {
             session: secret.derive("session-id"),
             csrf: secret.derive("csrf"),
+            sealing: secret.derive("sealing"),
             cookie: cookie::Key::from(&secret.derive_wide("cookie-signing")),
         }
     }
@@ -126,6 +131,39 @@ impl Secrets {
     }
 }
 
+impl Secrets {
+    /// Encrypts and authenticates `plaintext` for `purpose` (AES-256-GCM,
+    /// a random nonce, the purpose as associated data, so that a value
+    /// sealed for one purpose never opens for another): URL-safe base64.
+    pub fn seal(&self, purpose: &str, plaintext: &[u8]) -> String {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let cipher = aes_gcm::Aes256Gcm::new((&self.sealing).into());
+        let nonce: [u8; 12] = rand::random();
+        let payload = Payload {
+            msg: plaintext,
+            aad: purpose.as_bytes(),
+        };
+        let sealed = cipher
+            .encrypt((&nonce).into(), payload)
+            .expect("AES-GCM seals any message this small");
+        URL_SAFE_NO_PAD.encode([&nonce[..], &sealed].concat())
+    }
+
+    /// The plaintext of a value [`Secrets::seal`] made for `purpose`; `None`
+    /// for anything else (tampered, another purpose, another `SECRET_KEY`).
+    pub fn open(&self, purpose: &str, sealed: &str) -> Option<Vec<u8>> {
+        use aes_gcm::aead::{Aead, KeyInit, Payload};
+        let bytes = URL_SAFE_NO_PAD.decode(sealed).ok()?;
+        let (nonce, sealed) = bytes.split_at_checked(12)?;
+        let cipher = aes_gcm::Aes256Gcm::new((&self.sealing).into());
+        let payload = Payload {
+            msg: sealed,
+            aad: purpose.as_bytes(),
+        };
+        cipher.decrypt(nonce.into(), payload).ok()
+    }
+}
+
 fn mac(key: &[u8; 32], parts: &[&[u8]]) -> [u8; 32] {
     let mut mac = <HmacSha256 as Mac>::new_from_slice(key).expect("HMAC takes any key length");
     for part in parts {
@@ -140,6 +178,34 @@ mod tests {
 
     fn keys(secret: &str) -> Secrets {
         Secrets::new(&SecretKey::from_configured(secret))
+    }
+
+    #[test]
+    fn sealed_values_open_only_for_their_purpose_and_key() {
+        let secrets = keys("one key long enough for the tests");
+        let sealed = secrets.seal("totp", b"twenty bytes of key!");
+        assert_ne!(
+            sealed,
+            secrets.seal("totp", b"twenty bytes of key!"),
+            "a fresh nonce each time"
+        );
+        assert_eq!(
+            secrets.open("totp", &sealed).as_deref(),
+            Some(&b"twenty bytes of key!"[..])
+        );
+        assert_eq!(secrets.open("ticket", &sealed), None);
+        assert_eq!(
+            keys("another key, just as long as it").open("totp", &sealed),
+            None
+        );
+        let mut tampered = sealed.into_bytes();
+        let last = tampered.len() - 1;
+        tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+        assert_eq!(
+            secrets.open("totp", &String::from_utf8(tampered).unwrap()),
+            None
+        );
+        assert_eq!(secrets.open("totp", "short"), None);
     }
 
     #[test]

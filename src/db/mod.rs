@@ -11,6 +11,7 @@ pub mod migration;
 pub mod object_uploads;
 pub mod rate_limits;
 pub mod sessions;
+pub mod two_factor;
 pub mod upload_keys;
 pub mod users;
 

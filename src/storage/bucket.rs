@@ -489,6 +489,11 @@ impl Bucket {
             upload_id: Some(id.clone()),
         };
         let now = unix_now();
+        // The store makes the id, so the row can only follow the upload: a
+        // process killed in between leaves an upload with no part in it (no
+        // bytes) that no row names. A bucket lifecycle rule that aborts
+        // incomplete multipart uploads after a day clears those
+        // (docs/DEPLOY.md). No part is sent before the row is written.
         // Dropped on failure, the object aborts the upload it names.
         let object = StagedObject {
             bucket: self.clone(),

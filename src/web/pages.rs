@@ -229,6 +229,33 @@ pub struct TokensPage {
 }
 
 #[derive(Template, WebTemplate)]
+#[template(path = "two_factor.html")]
+pub struct TwoFactorPage {
+    pub layout: Layout,
+    pub username: String,
+    pub on: bool,
+    pub recovery_codes_left: i64,
+    /// While an authenticator is being set up: its secret in base32…
+    pub secret: Option<String>,
+    /// …and its QR code, an SVG drawn by this server.
+    pub qr_svg: Option<String>,
+    /// Just made: shown this once.
+    pub recovery_codes: Vec<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "second_factor.html")]
+pub struct SecondFactorPage {
+    pub layout: Layout,
+    /// The sign-in waiting for its code.
+    pub ticket: String,
+    pub next: Option<String>,
+    /// Why the last code was refused.
+    pub error: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
 #[template(path = "account.html")]
 pub struct AccountPage {
     pub layout: Layout,

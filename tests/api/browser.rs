@@ -159,3 +159,22 @@ async fn a_new_users_whole_journey_works_with_and_without_javascript() {
         "three and three uploaded, one of each run deleted"
     );
 }
+
+/// Two-factor sign-in with JavaScript off (`tests/browser/two_factor.js`):
+/// the set-up page with its QR code, the recovery codes, the page that asks
+/// for the code at sign-in, each audited with axe-core at 360 px.
+#[tokio::test]
+async fn two_factor_sign_in_is_set_up_and_used_without_javascript() {
+    let Some(dir) = browser_tools_or_skip() else {
+        return;
+    };
+    let db = Database::create(Backend::Sqlite)
+        .await
+        .expect("SQLite is always available");
+    let app = db.spawn().await;
+    let _ = app.signed_in_script("ines").await;
+    let base = app.url("");
+    let args: [&OsStr; 3] = [base.as_ref(), "ines".as_ref(), "long enough".as_ref()];
+    run_script(dir, "two_factor.js", &args).await;
+    assert_eq!(db.count("totp_credentials").await, 1);
+}

@@ -25,4 +25,5 @@ mod slow_clients;
 mod startup;
 mod tokens;
 mod tsa;
+mod two_factor;
 mod validation;

@@ -503,8 +503,11 @@ async fn two_processes_on_postgres_and_garage_serve_one_site_and_a_killed_upload
 
     // The first dies mid-upload, its multipart upload begun.
     let stalled = stalled_upload(&first.base, &csrf, &on_first.http, 20 * MIB);
+    // Begun and recorded: the store's upload exists before its row does, but
+    // no part is sent before the row is written.
     assert!(
-        eventually(async || bucket.pending_uploads() == 1).await,
+        eventually(async || bucket.pending_uploads() == 1 && db.count("object_uploads").await == 1)
+            .await,
         "the upload began"
     );
     first.kill();

@@ -15,6 +15,7 @@ mod m20261203_000008_log_leaves;
 mod m20261204_000009_upload_keys;
 mod m20261205_000010_imported_files;
 mod m20261207_000011_object_uploads;
+mod m20261207_000012_two_factor;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_upload_keys::Migration),
             Box::new(m20261205_000010_imported_files::Migration),
             Box::new(m20261207_000011_object_uploads::Migration),
+            Box::new(m20261207_000012_two_factor::Migration),
         ]
     }
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::UserObject;
-use crate::accounts::{self, SignedIn};
+use crate::accounts::{self, SignInStep, SignedIn};
 use crate::auth::tokens::CsrfBinding;
 use crate::domain::{FieldError, NextPath, Password};
 use crate::error::AppError;
@@ -104,6 +104,7 @@ pub struct LoginForm {
     )),
     responses(
         (status = OK, description = "Signed in.", body = SignedInAnswer, headers(("set-cookie" = String, description = "The session cookie."))),
+        (status = ACCEPTED, description = "The password is right and the account signs in with a second factor: send its code with this ticket to `/auth/login/second-factor`.", body = super::second_factor::SecondFactorRequired),
         (status = UNAUTHORIZED, description = "Wrong username or password.", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A field is empty or too long.", body = ErrorBody),
         (status = TOO_MANY_REQUESTS, description = "Too many attempts for this account.", body = ErrorBody, headers(("retry-after" = u64))),
@@ -138,15 +139,29 @@ pub async fn submit(
         Ok(password) => password,
         Err(error) => return refuse(error.into()),
     };
-    let signed_in =
-        accounts::sign_in(&state, login, &password, visitor.session_id.as_deref()).await;
-    let SignedIn { user, session } = match signed_in {
-        Ok(signed_in) => signed_in,
-        Err(error @ (AppError::RateLimited { .. } | AppError::InvalidCredentials)) => {
-            return refuse(error);
-        }
-        Err(error) => return Err(error),
-    };
+    let step = accounts::sign_in(&state, login, &password, visitor.session_id.as_deref()).await;
+    match step {
+        Ok(SignInStep::Done(signed_in)) => Ok(signed_in_response(
+            &state, &visitor, format, signed_in, next,
+        )),
+        Ok(SignInStep::SecondFactor { ticket }) => Ok(super::second_factor::ask(
+            &state, &visitor, format, ticket, next, None,
+        )),
+        Err(error @ (AppError::RateLimited { .. } | AppError::InvalidCredentials)) => refuse(error),
+        Err(error) => Err(error),
+    }
+}
+
+/// A new session's answer: its cookie, and the CSRF token (JSON) or the way
+/// on to `next` (a browser).
+pub(super) fn signed_in_response(
+    state: &AppState,
+    visitor: &Visitor,
+    format: Format,
+    signed_in: SignedIn,
+    next: Option<NextPath>,
+) -> Response {
+    let SignedIn { user, session } = signed_in;
     let user = CurrentUser {
         id: user.id,
         username: user.username,
@@ -163,7 +178,7 @@ pub async fn submit(
         )
             .into_response(),
         Format::Html => super::redirect_with_flash(
-            &state,
+            state,
             visitor.secure,
             next.as_ref().map_or("/dashboard", NextPath::as_str),
             FlashKind::Success,
@@ -177,5 +192,5 @@ pub async fn submit(
         Some(state.config.session_lifetime),
     );
     cookies::set(&mut response, &cookie);
-    Ok(response)
+    response
 }

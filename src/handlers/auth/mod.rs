@@ -3,6 +3,7 @@
 pub mod login;
 pub mod logout;
 pub mod register;
+pub mod second_factor;
 
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Serialize;

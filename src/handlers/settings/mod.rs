@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod tokens;
+pub mod two_factor;
 
 use crate::error::AppError;
 use crate::web::CurrentUser;
