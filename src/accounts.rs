@@ -11,6 +11,7 @@ use crate::rate_limit::SIGN_IN_FAILURES;
 use crate::state::AppState;
 use crate::time::{secs, unix_now};
 use crate::two_factor;
+use crate::web::client::ClientInfo;
 
 /// A successful sign-in: the account and the new session's token, for its cookie.
 pub struct SignedIn {
@@ -37,14 +38,15 @@ pub async fn sign_in(
     login: &str,
     password: &Password,
     previous_session: Option<&str>,
+    client: &ClientInfo,
 ) -> Result<SignInStep, AppError> {
-    let user = check_password(state, login, password).await?;
+    let user = check_password(state, login, password, client).await?;
     if two_factor::is_on(state, user.id).await? {
         return Ok(SignInStep::SecondFactor {
             ticket: two_factor::ticket(state, user.id),
         });
     }
-    start_session(state, user, previous_session)
+    start_session(state, user, previous_session, client, None)
         .await
         .map(SignInStep::Done)
 }
@@ -57,6 +59,7 @@ pub async fn finish_sign_in(
     ticket: &str,
     code: &str,
     previous_session: Option<&str>,
+    client: &ClientInfo,
 ) -> Result<SignedIn, AppError> {
     let user = match two_factor::read_ticket(state, ticket) {
         Some(user_id) => db::users::find(&state.db, user_id).await?,
@@ -77,12 +80,39 @@ pub async fn finish_sign_in(
             retry_after: SIGN_IN_FAILURES.retry_after(now),
         });
     }
-    if !two_factor::check(state, user.id, &user.username, code).await? {
+    let Some(factor) = two_factor::check(state, user.id, &user.username, code).await? else {
         tracing::info!(user_id = user.id, "second factor refused");
+        audit(
+            state,
+            user.id,
+            "sign_in_refused",
+            Some("wrong or used second-factor code"),
+            client,
+        )
+        .await?;
         return Err(wrong_code());
-    }
+    };
     SIGN_IN_FAILURES.reset(&state.db, &throttle_key).await?;
-    start_session(state, user, previous_session).await
+    start_session(
+        state,
+        user,
+        previous_session,
+        client,
+        Some(factor.describe()),
+    )
+    .await
+}
+
+/// Records `event` in the user's audit trail, with the client's address and device.
+pub async fn audit(
+    state: &AppState,
+    user_id: i32,
+    event: &str,
+    detail: Option<&str>,
+    client: &ClientInfo,
+) -> Result<(), AppError> {
+    db::audit::record(&state.db, user_id, event, detail, client, unix_now()).await?;
+    Ok(())
 }
 
 fn wrong_code() -> AppError {
@@ -96,11 +126,14 @@ pub async fn confirm_identity(
     user_id: i32,
     password: &Password,
     code: &str,
+    client: &ClientInfo,
 ) -> Result<(), AppError> {
     let user = own_account(state, user_id).await?;
-    check_password(state, &user.username, password).await?;
+    check_password(state, &user.username, password, client).await?;
     if two_factor::is_on(state, user.id).await?
-        && !two_factor::check(state, user.id, &user.username, code).await?
+        && two_factor::check(state, user.id, &user.username, code)
+            .await?
+            .is_none()
     {
         return Err(wrong_code());
     }
@@ -112,6 +145,8 @@ async fn start_session(
     state: &AppState,
     user: User,
     previous_session: Option<&str>,
+    client: &ClientInfo,
+    second_factor: Option<&str>,
 ) -> Result<SignedIn, AppError> {
     if let Some(old) = previous_session {
         db::sessions::delete(&state.db, old).await?;
@@ -124,8 +159,10 @@ async fn start_session(
         user.id,
         now,
         now.saturating_add(secs(state.config.session_lifetime)),
+        client,
     )
     .await?;
+    audit(state, user.id, "signed_in", second_factor, client).await?;
     tracing::info!(user_id = user.id, "signed in");
     Ok(SignedIn { user, session })
 }
@@ -143,6 +180,7 @@ async fn check_password(
     state: &AppState,
     login: &str,
     password: &Password,
+    client: &ClientInfo,
 ) -> Result<User, AppError> {
     let now = unix_now();
     let account = db::users::find_by_login(&state.db, login).await?;
@@ -175,8 +213,18 @@ async fn check_password(
     };
     let account = match (verdict, account) {
         (Verdict::Accepted | Verdict::AcceptedNeedsRehash, Some(account)) => account,
-        _ => {
+        (_, account) => {
             tracing::info!("sign-in refused");
+            if let Some(account) = account {
+                audit(
+                    state,
+                    account.id,
+                    "sign_in_refused",
+                    Some("wrong password"),
+                    client,
+                )
+                .await?;
+            }
             return Err(AppError::InvalidCredentials);
         }
     };
@@ -201,12 +249,15 @@ pub async fn change_password(
     current: &Password,
     new: &Password,
     this_session: &str,
+    client: &ClientInfo,
 ) -> Result<u64, AppError> {
     let user = own_account(state, user_id).await?;
-    check_password(state, &user.username, current).await?;
+    check_password(state, &user.username, current, client).await?;
     let hash = state.passwords.hash(new).await?;
     db::users::set_password_hash(&state.db, user.id, hash).await?;
     let ended = db::sessions::delete_others(&state.db, user.id, this_session).await?;
+    let detail = format!("{ended} other session(s) ended");
+    audit(state, user_id, "password_changed", Some(&detail), client).await?;
     tracing::info!(user_id, ended, "password changed");
     Ok(ended)
 }
@@ -217,11 +268,14 @@ pub async fn change_email(
     user_id: i32,
     password: &Password,
     email: &Email,
+    client: &ClientInfo,
 ) -> Result<(), AppError> {
     let user = own_account(state, user_id).await?;
-    check_password(state, &user.username, password).await?;
+    check_password(state, &user.username, password, client).await?;
     match db::users::set_email(&state.db, user.id, email).await {
         Ok(()) => {
+            let detail = format!("from {} to {}", user.email, email.as_str());
+            audit(state, user_id, "email_changed", Some(&detail), client).await?;
             tracing::info!(user_id, "email changed");
             Ok(())
         }

@@ -21,6 +21,13 @@ pub fn rfc3339(time: DateTime<Utc>) -> String {
     crate::proofs::receipt::rfc3339(time.into())
 }
 
+/// A Unix time as pages show it: `2026-12-07 20:26 UTC`.
+pub fn display(unix: i64) -> String {
+    DateTime::from_timestamp(unix, 0)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
 /// A Unix time as [`rfc3339`] writes it.
 pub fn unix_rfc3339(unix: i64) -> String {
     DateTime::from_timestamp(unix, 0)

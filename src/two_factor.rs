@@ -176,19 +176,35 @@ pub async fn is_on(state: &AppState, user_id: i32) -> Result<bool, AppError> {
         .is_some_and(|credential| credential.confirmed_at.is_some()))
 }
 
-/// Takes `code`, the authenticator's or a recovery code: `true` once per
-/// code. A code of a step already taken, or a spent recovery code, is `false`.
+/// Which second factor a sign-in was given.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Factor {
+    Authenticator,
+    RecoveryCode,
+}
+
+impl Factor {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Factor::Authenticator => "with an authenticator code",
+            Factor::RecoveryCode => "with a recovery code",
+        }
+    }
+}
+
+/// Takes `code`, the authenticator's or a recovery code, once: `None` for
+/// a wrong code, a code of a step already taken, or a spent recovery code.
 pub async fn check(
     state: &AppState,
     user_id: i32,
     account: &str,
     code: &str,
-) -> Result<bool, AppError> {
+) -> Result<Option<Factor>, AppError> {
     let Some(credential) = db::two_factor::find(&state.db, user_id)
         .await?
         .filter(|credential| credential.confirmed_at.is_some())
     else {
-        return Ok(false);
+        return Ok(None);
     };
     let typed = digits(code);
     if typed.len() == 6 && typed.bytes().all(|b| b.is_ascii_digit()) {
@@ -201,20 +217,18 @@ pub async fn check(
                 user_id,
                 "an authenticator secret does not open under this SECRET_KEY"
             );
-            return Ok(false);
+            return Ok(None);
         };
         let totp = generator(secret, account)?;
-        return match totp.check(&typed, unix_now() as u64) {
-            Some(step) => Ok(db::two_factor::take_step(&state.db, user_id, step as i64).await?),
-            None => Ok(false),
+        let taken = match totp.check(&typed, unix_now() as u64) {
+            Some(step) => db::two_factor::take_step(&state.db, user_id, step as i64).await?,
+            None => false,
         };
+        return Ok(taken.then_some(Factor::Authenticator));
     }
     let hash = hash_recovery_code(code);
     let spent = db::two_factor::spend_recovery_code(&state.db, user_id, &hash, unix_now()).await?;
-    if spent {
-        tracing::info!(user_id, "signed in with a recovery code");
-    }
-    Ok(spent)
+    Ok(spent.then_some(Factor::RecoveryCode))
 }
 
 /// Turns two-factor sign-in off: the authenticator and the recovery codes go.

@@ -2,6 +2,7 @@
 //! per table. Handlers call these functions; SQL lives nowhere else.
 
 pub mod api_tokens;
+pub mod audit;
 pub mod blobs;
 pub mod circuit;
 pub mod entities;

@@ -20,6 +20,7 @@ pub async fn create(
     user_id: i32,
     now: i64,
     expires_at: i64,
+    client: &crate::web::client::ClientInfo,
 ) -> Result<(), DbErr> {
     sessions::ActiveModel {
         id: Set(id),
@@ -27,6 +28,8 @@ pub async fn create(
         created_at: Set(now),
         last_seen_at: Set(now),
         expires_at: Set(expires_at),
+        device: Set(client.device.clone()),
+        client_address: Set(client.address_text()),
     }
     .insert(db)
     .await?;
@@ -64,6 +67,42 @@ pub async fn touch(db: &DatabaseConnection, id: &str, now: i64) -> Result<(), Db
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// The user's live sessions, most recently seen first.
+pub async fn list_live(
+    db: &DatabaseConnection,
+    user_id: i32,
+    now: i64,
+    idle_timeout: Duration,
+) -> Result<Vec<sessions::Model>, DbErr> {
+    use sea_orm::QueryOrder;
+    Sessions::find()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::ExpiresAt.gt(now))
+        .filter(sessions::Column::LastSeenAt.gt(idle_cutoff(now, idle_timeout)))
+        .order_by_desc(sessions::Column::LastSeenAt)
+        .all(db)
+        .await
+}
+
+/// Ends one of the user's sessions; `false` if they have no such session.
+pub async fn delete_own(db: &DatabaseConnection, user_id: i32, id: &str) -> Result<bool, DbErr> {
+    let deleted = Sessions::delete_many()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .filter(sessions::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected == 1)
+}
+
+/// Ends every session of the user's; returns how many.
+pub async fn delete_all(db: &DatabaseConnection, user_id: i32) -> Result<u64, DbErr> {
+    let deleted = Sessions::delete_many()
+        .filter(sessions::Column::UserId.eq(user_id))
+        .exec(db)
+        .await?;
+    Ok(deleted.rows_affected)
 }
 
 pub async fn delete(db: &DatabaseConnection, id: &str) -> Result<(), DbErr> {

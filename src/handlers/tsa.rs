@@ -113,7 +113,11 @@ async fn respond(
             "Send a DER TimeStampReq as application/timestamp-query.".into(),
         ));
     }
-    state.spend_public_budget(peer.ip())?;
+    // Behind a trusted proxy, each client has its own budget.
+    let client =
+        crate::web::client::address(&state.config.trusted_proxies, headers, Some(peer.ip()))
+            .unwrap_or(peer.ip());
+    state.spend_public_budget(client)?;
     // One ECDSA signature (about 20 µs with ring) is cheaper than a hop to the blocking pool.
     let reply = match state
         .signers

@@ -104,7 +104,7 @@ pub async fn check(
     format: Format,
     request: Request,
 ) -> Result<Response, AppError> {
-    state.spend_public_budget(peer.ip())?;
+    state.spend_public_budget(visitor.client.address.unwrap_or(peer.ip()))?;
     let outcome = receive(&state, request).await;
     Ok(match (format, outcome) {
         (Format::Json, Ok(checked)) => Json(VerifyAnswer {

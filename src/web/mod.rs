@@ -3,6 +3,7 @@
 
 pub mod assets;
 pub mod circuit;
+pub mod client;
 pub mod cookies;
 pub mod cross_site;
 pub mod csrf;

@@ -228,6 +228,41 @@ pub struct TokensPage {
     pub error: Option<String>,
 }
 
+/// One live session as the sessions page lists it.
+pub struct SessionView {
+    pub id: String,
+    pub device: String,
+    pub client_address: String,
+    pub signed_in_at: String,
+    pub last_seen_at: String,
+    pub current: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "sessions.html")]
+pub struct SessionsPage {
+    pub layout: Layout,
+    pub sessions: Vec<SessionView>,
+}
+
+/// One audit event as the activity page lists it.
+pub struct EventView {
+    pub what: &'static str,
+    pub detail: String,
+    pub client_address: String,
+    pub device: String,
+    pub at: String,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "activity.html")]
+pub struct ActivityPage {
+    pub layout: Layout,
+    pub events: Vec<EventView>,
+    /// The next (older) page.
+    pub next: Option<String>,
+}
+
 #[derive(Template, WebTemplate)]
 #[template(path = "two_factor.html")]
 pub struct TwoFactorPage {

@@ -71,6 +71,8 @@ pub struct Visitor {
     pub secure: bool,
     pub flashes: Vec<Flash>,
     pub path: String,
+    /// The client's address and device.
+    pub client: super::client::ClientInfo,
 }
 
 impl Visitor {
@@ -162,14 +164,20 @@ async fn prepare(
     secure: bool,
     pending: &mut Pending,
 ) -> Result<(Request, Visitor), Refusal> {
+    let client = super::client::ClientInfo::of(
+        &state.config.trusted_proxies,
+        request.headers(),
+        peer_of(&request),
+    );
     if carries_bearer_token(request.headers()) {
-        return bearer(state, request, secure)
+        return bearer(state, request, secure, client)
             .await
             .map_err(|error| (error, None));
     }
-    let visitor = identify(state, request.headers(), request.uri(), secure, pending)
+    let mut visitor = identify(state, request.headers(), request.uri(), secure, pending)
         .await
         .map_err(|error| (error, None))?;
+    visitor.client = client;
     let mut request = match check_csrf(request, &visitor).await {
         Ok(request) => request,
         Err(error) => return Err((error, Some(visitor))),
@@ -224,6 +232,7 @@ async fn identify(
         secure,
         flashes: cookies::read_flash(&state.secrets, &jar, secure),
         path: uri.path().to_owned(),
+        client: Default::default(),
     })
 }
 
@@ -308,6 +317,7 @@ async fn bearer(
     state: &AppState,
     mut request: Request,
     secure: bool,
+    client: super::client::ClientInfo,
 ) -> Result<(Request, Visitor), AppError> {
     let user = bearer_user(state, request.headers()).await?;
     let visitor = Visitor {
@@ -317,6 +327,7 @@ async fn bearer(
         secure,
         flashes: Vec::new(),
         path: request.uri().path().to_owned(),
+        client,
     };
     request.extensions_mut().insert(visitor.clone());
     Ok((request, visitor))

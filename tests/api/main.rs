@@ -2,6 +2,7 @@
 
 mod helpers;
 
+mod account_activity;
 mod account_settings;
 mod accounts;
 mod adoption;

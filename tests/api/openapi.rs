@@ -20,16 +20,15 @@ fn route(method: &str, path: &str) -> Route {
     (method.to_ascii_lowercase(), path.to_owned())
 }
 
-/// `/files/12/download?x=1` → `/files/{id}/download`.
+/// `/files/12/download?x=1` → `/files/{id}/download`; a session's id is 64
+/// hex digits.
 fn pattern_of(path: &str) -> String {
     let path = path.split(['?', '#']).next().unwrap_or_default();
     path.split('/')
         .map(|segment| {
-            if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
-                "{id}"
-            } else {
-                segment
-            }
+            let number = !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit());
+            let session = segment.len() == 64 && segment.bytes().all(|b| b.is_ascii_hexdigit());
+            if number || session { "{id}" } else { segment }
         })
         .collect::<Vec<_>>()
         .join("/")

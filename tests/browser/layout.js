@@ -57,7 +57,8 @@ async function signIn(page) {
       await context.close();
     }
 
-    const paths = ['/dashboard', '/files', `/files/${fileId}`, `/files/${fileId}/delete`, '/settings/tokens', '/verify', '/upload'];
+    const paths = ['/dashboard', '/files', `/files/${fileId}`, `/files/${fileId}/delete`, '/settings/tokens',
+      '/settings/account', '/settings/two-factor', '/settings/sessions', '/settings/activity', '/verify', '/upload'];
     for (const width of [1280, 360, 320]) {
       const context = await browser.newContext({ viewport: { width, height: 800 } });
       const page = await context.newPage();

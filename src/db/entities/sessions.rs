@@ -13,6 +13,10 @@ pub struct Model {
     pub created_at: i64,
     pub last_seen_at: i64,
     pub expires_at: i64,
+    /// The `User-Agent` it signed in with, cut short.
+    pub device: Option<String>,
+    /// The address it signed in from.
+    pub client_address: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

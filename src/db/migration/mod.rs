@@ -16,6 +16,7 @@ mod m20261204_000009_upload_keys;
 mod m20261205_000010_imported_files;
 mod m20261207_000011_object_uploads;
 mod m20261207_000012_two_factor;
+mod m20261207_000013_account_activity;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000010_imported_files::Migration),
             Box::new(m20261207_000011_object_uploads::Migration),
             Box::new(m20261207_000012_two_factor::Migration),
+            Box::new(m20261207_000013_account_activity::Migration),
         ]
     }
 }

@@ -139,7 +139,14 @@ pub async fn submit(
         Ok(password) => password,
         Err(error) => return refuse(error.into()),
     };
-    let step = accounts::sign_in(&state, login, &password, visitor.session_id.as_deref()).await;
+    let step = accounts::sign_in(
+        &state,
+        login,
+        &password,
+        visitor.session_id.as_deref(),
+        &visitor.client,
+    )
+    .await;
     match step {
         Ok(SignInStep::Done(signed_in)) => Ok(signed_in_response(
             &state, &visitor, format, signed_in, next,

@@ -101,6 +101,7 @@ pub async fn submit(
         &form.ticket,
         &form.code,
         visitor.session_id.as_deref(),
+        &visitor.client,
     )
     .await;
     match (finished, format) {

@@ -122,7 +122,7 @@ pub async fn change_password(
             .map_err(|e| crate::domain::FieldError::new("current_password", e.message))?;
         let new = Password::parse_new(form.new_password)
             .map_err(|e| crate::domain::FieldError::new("new_password", e.message))?;
-        accounts::change_password(&state, user.id, &current, &new, &session).await
+        accounts::change_password(&state, user.id, &current, &new, &session, &visitor.client).await
     }
     .await;
     let outcome = outcome.map(|ended| {
@@ -177,7 +177,7 @@ pub async fn change_email(
     let outcome = async {
         let email = Email::parse(&form.email)?;
         let password = Password::parse_attempt(form.password)?;
-        accounts::change_email(&state, user.id, &password, &email).await?;
+        accounts::change_email(&state, user.id, &password, &email, &visitor.client).await?;
         Ok::<_, AppError>(email)
     }
     .await;

@@ -1,6 +1,8 @@
 //! `/settings/*`: the signed-in user's own settings.
 
 pub mod account;
+pub mod activity;
+pub mod sessions;
 pub mod tokens;
 pub mod two_factor;
 

@@ -6,7 +6,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
-use chrono::DateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -156,6 +155,14 @@ pub async fn create(
     }
     let secret = ApiTokenSecret::generate();
     let token = db::api_tokens::create(&state.db, user.id, name, secret.hash(), unix_now()).await?;
+    crate::accounts::audit(
+        &state,
+        user.id,
+        "token_created",
+        Some(name),
+        &visitor.client,
+    )
+    .await?;
     tracing::info!(user_id = user.id, token_id = token.id, "API token created");
     let body = match format {
         Format::Json => Json(CreatedToken {
@@ -229,9 +236,22 @@ pub async fn revoke(
 ) -> Result<Response, AppError> {
     session_only(&user)?;
     let id = id.parse::<i32>().map_err(|_| AppError::NotFound)?;
+    let name = db::api_tokens::list(&state.db, user.id)
+        .await?
+        .into_iter()
+        .find(|token| token.id == id)
+        .map(|token| token.name);
     if !db::api_tokens::delete(&state.db, user.id, id).await? {
         return Err(AppError::NotFound);
     }
+    crate::accounts::audit(
+        &state,
+        user.id,
+        "token_revoked",
+        name.as_deref(),
+        &visitor.client,
+    )
+    .await?;
     tracing::info!(user_id = user.id, token_id = id, "API token revoked");
     Ok(match format {
         Format::Json => StatusCode::NO_CONTENT.into_response(),
@@ -259,8 +279,8 @@ fn page(
             .map(|token| TokenView {
                 id: token.id,
                 name: token.name.clone(),
-                created_at: display_time(token.created_at),
-                last_used_at: token.last_used_at.map(display_time),
+                created_at: crate::time::display(token.created_at),
+                last_used_at: token.last_used_at.map(crate::time::display),
             })
             .collect(),
         created,
@@ -294,10 +314,4 @@ pub async fn revoke_from_form(
     id: Path<String>,
 ) -> Result<Response, AppError> {
     revoke(state, user, visitor, format, id).await
-}
-
-fn display_time(unix: i64) -> String {
-    DateTime::from_timestamp(unix, 0)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }

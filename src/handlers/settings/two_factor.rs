@@ -216,7 +216,12 @@ pub async fn confirm(
     Input(form): Input<CodeForm>,
 ) -> Result<Response, AppError> {
     session_only(&user)?;
-    let confirmed = two_factor::confirm(&state, user.id, &user.username, &form.code).await;
+    let confirmed = async {
+        let codes = two_factor::confirm(&state, user.id, &user.username, &form.code).await?;
+        accounts::audit(&state, user.id, "two_factor_on", None, &visitor.client).await?;
+        Ok::<_, AppError>(codes)
+    }
+    .await;
     match (confirmed, format) {
         (Ok(recovery_codes), Format::Json) => {
             Ok(Json(RecoveryCodes { recovery_codes }).into_response())
@@ -273,8 +278,9 @@ pub async fn disable(
     session_only(&user)?;
     let outcome = async {
         let password = Password::parse_attempt(form.password)?;
-        accounts::confirm_identity(&state, user.id, &password, &form.code).await?;
-        two_factor::turn_off(&state, user.id).await
+        accounts::confirm_identity(&state, user.id, &password, &form.code, &visitor.client).await?;
+        two_factor::turn_off(&state, user.id).await?;
+        accounts::audit(&state, user.id, "two_factor_off", None, &visitor.client).await
     }
     .await;
     match (outcome, format) {
