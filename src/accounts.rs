@@ -140,6 +140,25 @@ pub async fn confirm_identity(
     Ok(())
 }
 
+/// Deletes the account, once its password and (if it has one) its second
+/// factor are checked: its files leave storage (a content another account
+/// also stored stays for it), then the account and everything that names
+/// it. The files' stamps stay in the append-only log. Returns how many
+/// files were deleted. An interrupted deletion is finished by running it again.
+pub async fn delete_account(
+    state: &AppState,
+    user_id: i32,
+    password: &Password,
+    code: &str,
+    client: &ClientInfo,
+) -> Result<u64, AppError> {
+    confirm_identity(state, user_id, password, code, client).await?;
+    let files = crate::vault::delete_all(&state.db, &state.storage, user_id).await?;
+    db::users::delete(&state.db, user_id).await?;
+    tracing::info!(user_id, files, "account deleted");
+    Ok(files)
+}
+
 /// Opens a session for `user`, ending `previous_session`.
 async fn start_session(
     state: &AppState,

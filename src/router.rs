@@ -48,6 +48,11 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(settings::account::show))
         .routes(routes!(settings::account::change_password))
         .routes(routes!(settings::account::change_email))
+        .route(
+            "/settings/account/delete",
+            get(settings::delete_account::confirm),
+        )
+        .routes(routes!(settings::delete_account::delete))
         .routes(routes!(settings::sessions::index))
         .routes(routes!(settings::sessions::end))
         .routes(routes!(settings::sessions::end_all))

@@ -300,6 +300,27 @@ pub async fn delete(
     Ok(true)
 }
 
+/// Deletes every file of the user's, a page at a time, each as [`delete`]
+/// does: a content goes from storage once no other file uses it. Their log
+/// entries stay, so receipts already given out still verify. Returns how
+/// many were deleted.
+pub async fn delete_all(
+    db: &DatabaseConnection,
+    storage: &Storage,
+    user_id: i32,
+) -> Result<u64, VaultError> {
+    let mut deleted = 0;
+    loop {
+        let page = db::files::page(db, user_id, None, 100).await?;
+        if page.is_empty() {
+            return Ok(deleted);
+        }
+        for file in page {
+            deleted += u64::from(delete(db, storage, user_id, FileId(file.id)).await?);
+        }
+    }
+}
+
 /// Removes the content from disk if no file uses it.
 async fn remove_if_unused(
     db: &DatabaseConnection,

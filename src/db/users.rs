@@ -178,3 +178,25 @@ pub async fn lock(conn: &impl ConnectionTrait, id: i32) -> Result<(), DbErr> {
     .await?;
     Ok(())
 }
+
+/// Deletes the account and whatever names it: its sessions, tokens, audit
+/// trail and second factor go with it (their foreign keys cascade), and so
+/// do rows of the original application's files that were never imported
+/// (they have no content here). Its stored files must be gone already.
+pub async fn delete(conn: &impl ConnectionTrait, id: i32) -> Result<bool, DbErr> {
+    let backend = conn.get_database_backend();
+    conn.execute_raw(super::raw(
+        backend,
+        "DELETE FROM files WHERE user_id = ?",
+        [id.into()],
+    ))
+    .await?;
+    let deleted = conn
+        .execute_raw(super::raw(
+            backend,
+            "DELETE FROM users WHERE id = ?",
+            [id.into()],
+        ))
+        .await?;
+    Ok(deleted.rows_affected() == 1)
+}

@@ -228,6 +228,16 @@ pub struct TokensPage {
     pub error: Option<String>,
 }
 
+#[derive(Template, WebTemplate)]
+#[template(path = "delete_account.html")]
+pub struct DeleteAccountPage {
+    pub layout: Layout,
+    pub username: String,
+    /// Whether a second-factor code is asked too.
+    pub two_factor: bool,
+    pub error: Option<String>,
+}
+
 /// One live session as the sessions page lists it.
 pub struct SessionView {
     pub id: String,

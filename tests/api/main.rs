@@ -3,6 +3,7 @@
 mod helpers;
 
 mod account_activity;
+mod account_deletion;
 mod account_settings;
 mod accounts;
 mod adoption;

@@ -58,7 +58,8 @@ async function signIn(page) {
     }
 
     const paths = ['/dashboard', '/files', `/files/${fileId}`, `/files/${fileId}/delete`, '/settings/tokens',
-      '/settings/account', '/settings/two-factor', '/settings/sessions', '/settings/activity', '/verify', '/upload'];
+      '/settings/account', '/settings/account/delete', '/settings/two-factor', '/settings/sessions', '/settings/activity',
+      '/verify', '/upload'];
     for (const width of [1280, 360, 320]) {
       const context = await browser.newContext({ viewport: { width, height: 800 } });
       const page = await context.newPage();

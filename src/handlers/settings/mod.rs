@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod delete_account;
 pub mod sessions;
 pub mod tokens;
 pub mod two_factor;
