@@ -3,6 +3,7 @@
 //! `handlers/auth/` add only the HTTP around it.
 
 use crate::auth::{SessionToken, Verdict};
+use crate::config::Registration;
 use crate::db;
 use crate::db::users::{CreateUserError, User};
 use crate::domain::{Email, Password, Username};
@@ -248,6 +249,15 @@ async fn check_password(
         }
     };
     SIGN_IN_FAILURES.reset(&state.db, &throttle_key).await?;
+    if account.disabled_at.is_some() {
+        tracing::info!(
+            user_id = account.id,
+            "sign-in refused: the account is disabled"
+        );
+        return Err(AppError::Forbidden(
+            "This account is disabled: ask the site's operator.",
+        ));
+    }
     if verdict == Verdict::AcceptedNeedsRehash {
         let hash = state.passwords.hash(password).await?;
         db::users::set_password_hash(&state.db, account.id, hash).await?;
@@ -316,8 +326,43 @@ fn email_taken() -> AppError {
     }
 }
 
-/// Creates an account; the user signs in afterwards.
+/// Creates an account; the user signs in afterwards. `REGISTRATION`
+/// decides who may: anyone, only the holder of an unused `invite`, or no one.
 pub async fn register(
+    state: &AppState,
+    username: &Username,
+    email: &Email,
+    password: &Password,
+    invite: Option<&str>,
+) -> Result<User, AppError> {
+    let spent_invite = match state.config.registration {
+        Registration::Open => None,
+        Registration::Closed => {
+            return Err(AppError::Forbidden(
+                "This server is not taking new accounts.",
+            ));
+        }
+        Registration::Invite => {
+            let hash = invite.map(invite_hash).unwrap_or_default();
+            if !db::invites::spend(&state.db, &hash, unix_now()).await? {
+                return Err(AppError::Forbidden(
+                    "This server takes new accounts by invitation: the invite code is missing, used or expired.",
+                ));
+            }
+            Some(hash)
+        }
+    };
+    let created = create_account(state, username, email, password).await;
+    if created.is_err()
+        && let Some(hash) = &spent_invite
+    {
+        // The name was taken, say: the invite may be used again.
+        db::invites::unspend(&state.db, hash).await?;
+    }
+    created
+}
+
+async fn create_account(
     state: &AppState,
     username: &Username,
     email: &Email,
@@ -336,4 +381,25 @@ pub async fn register(
         Err(CreateUserError::EmailTaken) => Err(email_taken()),
         Err(CreateUserError::Db(error)) => Err(error.into()),
     }
+}
+
+/// A new invite code, valid for `days`; only its hash is kept.
+pub async fn invite(db: &sea_orm::DatabaseConnection, days: u32) -> Result<String, sea_orm::DbErr> {
+    use base64::Engine;
+    let bytes: [u8; 18] = rand::random();
+    let code = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let now = unix_now();
+    db::invites::create(
+        db,
+        &invite_hash(&code),
+        now,
+        now + i64::from(days) * 24 * 60 * 60,
+    )
+    .await?;
+    Ok(code)
+}
+
+fn invite_hash(code: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(code.trim().as_bytes()))
 }

@@ -5,6 +5,7 @@ mod keys;
 mod log;
 mod serve;
 mod storage;
+mod user;
 mod verify;
 
 use std::process::ExitCode;
@@ -32,6 +33,8 @@ pub enum Command {
     Keys(keys::Opts),
     /// Move the stored contents into object storage.
     Storage(storage::Opts),
+    /// Manage accounts as the site's operator.
+    User(user::Opts),
     /// Check a file against its receipt, offline: exit status 0 only if every proof holds.
     Verify(verify::Opts),
     /// Watch a transparency log from outside.
@@ -63,6 +66,7 @@ pub fn main(cli: Cli) -> ExitCode {
             Command::Db(opts) => db::run(opts).await,
             Command::Keys(opts) => keys::run(opts).await,
             Command::Storage(opts) => storage::run(opts).await,
+            Command::User(opts) => user::run(opts).await,
             Command::Verify(opts) => verify::run(opts),
             Command::Log(opts) => log::run(opts),
         }

@@ -34,6 +34,18 @@ impl ConfigError {
     }
 }
 
+/// Who may create an account (`REGISTRATION`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Registration {
+    /// Anyone who reaches the site.
+    #[default]
+    Open,
+    /// Only with an invite code (`securestamp user invite`).
+    Invite,
+    /// No one: new accounts are refused, invited or not.
+    Closed,
+}
+
 /// Development relaxes what production must have configured explicitly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
@@ -77,6 +89,8 @@ pub struct Config {
     pub user_quota_bytes: Option<u64>,
     /// The most files one `POST /upload` may hold.
     pub max_files_per_upload: usize,
+    /// Who may register.
+    pub registration: Registration,
     /// A session ends after this long without a request…
     pub session_idle_timeout: Duration,
     /// …and after this long in any case.
@@ -168,6 +182,9 @@ impl Config {
             max_files_per_upload: vars
                 .parse("MAX_FILES_PER_UPLOAD", values::parse_positive)?
                 .unwrap_or(1000),
+            registration: vars
+                .parse("REGISTRATION", values::parse_registration)?
+                .unwrap_or_default(),
             session_idle_timeout: vars
                 .parse("SESSION_IDLE_TIMEOUT", values::parse_duration)?
                 .unwrap_or(Duration::from_secs(2 * 60 * 60)),

@@ -166,6 +166,16 @@ pub(super) fn parse_public_url(raw: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+/// `open`, `invite` or `closed`.
+pub(super) fn parse_registration(raw: &str) -> Result<super::Registration, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "open" => Ok(super::Registration::Open),
+        "invite" => Ok(super::Registration::Invite),
+        "closed" => Ok(super::Registration::Closed),
+        other => Err(format!("expected open, invite or closed, got `{other}`")),
+    }
+}
+
 /// An OpenPGP user id such as `Name <email>`: printable text, one line.
 pub(super) fn parse_user_id(raw: &str) -> Result<String, String> {
     let raw = raw.trim();

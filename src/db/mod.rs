@@ -7,6 +7,7 @@ pub mod blobs;
 pub mod circuit;
 pub mod entities;
 pub mod files;
+pub mod invites;
 pub mod log;
 pub mod migration;
 pub mod object_uploads;

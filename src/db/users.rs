@@ -41,6 +41,7 @@ pub async fn create(
         created_at: Set(Utc::now().naive_utc()),
         username_key: Set(Some(username.key())),
         email_key: Set(Some(email.key())),
+        disabled_at: Set(None),
     };
     match row.insert(db).await {
         Ok(user) => Ok(user),
@@ -199,4 +200,27 @@ pub async fn delete(conn: &impl ConnectionTrait, id: i32) -> Result<bool, DbErr>
         ))
         .await?;
     Ok(deleted.rows_affected() == 1)
+}
+
+/// Disables or enables the account; `false` if there is no such account.
+pub async fn set_disabled(
+    conn: &impl ConnectionTrait,
+    id: i32,
+    disabled_at: Option<i64>,
+) -> Result<bool, DbErr> {
+    let backend = conn.get_database_backend();
+    let changed = conn
+        .execute_raw(super::raw(
+            backend,
+            "UPDATE users SET disabled_at = ? WHERE id = ?",
+            [disabled_at.into(), id.into()],
+        ))
+        .await?;
+    Ok(changed.rows_affected() == 1)
+}
+
+/// Every account, in id order (for the operator's `user list`).
+pub async fn all(db: &DatabaseConnection) -> Result<Vec<User>, DbErr> {
+    use sea_orm::QueryOrder;
+    Users::find().order_by_asc(users::Column::Id).all(db).await
 }

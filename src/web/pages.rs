@@ -87,6 +87,9 @@ pub struct RegisterPage {
     pub errors: FieldErrors,
     /// A problem not tied to one field ("That username is taken").
     pub error: Option<String>,
+    pub registration: crate::config::Registration,
+    /// The invite code given, if any.
+    pub invite: String,
 }
 
 /// A stored file as the pages show it.

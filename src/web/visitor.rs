@@ -295,7 +295,10 @@ async fn session_user(
     let now = unix_now();
     let idle = state.config.session_idle_timeout;
     let id = state.secrets.session_id(token);
-    let Some((row, account)) = db::sessions::find_live(&state.db, &id, now, idle).await? else {
+    let Some((row, account)) = db::sessions::find_live(&state.db, &id, now, idle)
+        .await?
+        .filter(|(_, account)| account.disabled_at.is_none())
+    else {
         return Ok(None);
     };
     if now - row.last_seen_at >= touch_interval(idle) {
@@ -346,6 +349,7 @@ async fn bearer_user(state: &AppState, headers: &HeaderMap) -> Result<CurrentUse
     };
     let (token, account) = db::api_tokens::find_by_hash(&state.db, &hash)
         .await?
+        .filter(|(_, account)| account.disabled_at.is_none())
         .ok_or(AppError::InvalidToken)?;
     let now = unix_now();
     if token

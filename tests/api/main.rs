@@ -19,6 +19,7 @@ mod machines;
 mod monitor;
 mod object_storage;
 mod openapi;
+mod operator;
 mod outage;
 mod private_postgres;
 mod proofs;

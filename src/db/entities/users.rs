@@ -16,6 +16,8 @@ pub struct Model {
     pub username_key: Option<String>,
     /// `email` case-folded; unique.
     pub email_key: Option<String>,
+    /// When an operator disabled the account (Unix seconds); it cannot sign in.
+    pub disabled_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

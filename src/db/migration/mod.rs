@@ -17,6 +17,7 @@ mod m20261205_000010_imported_files;
 mod m20261207_000011_object_uploads;
 mod m20261207_000012_two_factor;
 mod m20261207_000013_account_activity;
+mod m20261207_000014_registration;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_object_uploads::Migration),
             Box::new(m20261207_000012_two_factor::Migration),
             Box::new(m20261207_000013_account_activity::Migration),
+            Box::new(m20261207_000014_registration::Migration),
         ]
     }
 }

@@ -1,7 +1,7 @@
 //! `GET/POST /auth/register`: create an account.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::{Deserialize, Serialize};
@@ -35,9 +35,15 @@ pub struct Registered {
     operation_id = "register_form",
     tag = "accounts",
     summary = "The CSRF token a registration needs",
+    params(InviteQuery),
     responses((status = OK, description = "The token to send with the registration.", body = RegisterFormAnswer)),
 )]
-pub async fn form(State(state): State<AppState>, visitor: Visitor, format: Format) -> Response {
+pub async fn form(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    format: Format,
+    Query(query): Query<InviteQuery>,
+) -> Response {
     match format {
         Format::Json => Json(RegisterFormAnswer {
             csrf_token: visitor.csrf_token.clone(),
@@ -50,9 +56,19 @@ pub async fn form(State(state): State<AppState>, visitor: Visitor, format: Forma
             email: String::new(),
             errors: FieldErrors::default(),
             error: None,
+            registration: state.config.registration,
+            invite: query.invite.unwrap_or_default(),
         }
         .into_response(),
     }
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(default)]
+#[into_params(parameter_in = Query)]
+pub struct InviteQuery {
+    /// An invite code, filled into the form (`REGISTRATION=invite`).
+    invite: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -62,6 +78,8 @@ pub struct RegisterForm {
     username: String,
     email: String,
     password: String,
+    /// With `REGISTRATION=invite`: the invite code.
+    invite: String,
 }
 
 #[utoipa::path(
@@ -76,6 +94,7 @@ pub struct RegisterForm {
     )),
     responses(
         (status = CREATED, description = "The account exists; sign in next.", body = Registered),
+        (status = FORBIDDEN, description = "Registration is closed, or by invitation and the invite is missing, used or expired.", body = ErrorBody),
         (status = CONFLICT, description = "The username or the email is taken (`username_taken`, `email_taken`).", body = ErrorBody),
         (status = UNPROCESSABLE_ENTITY, description = "A field is not acceptable; `field` names it.", body = ErrorBody),
     ),
@@ -97,6 +116,8 @@ pub async fn submit(
             email: form.email.clone(),
             errors,
             error,
+            registration: state.config.registration,
+            invite: form.invite.clone(),
         };
         (status, page).into_response()
     };
@@ -115,7 +136,8 @@ pub async fn submit(
         }
     };
 
-    let conflict = match accounts::register(&state, &username, &email, &password).await {
+    let invite = Some(form.invite.as_str()).filter(|code| !code.trim().is_empty());
+    let conflict = match accounts::register(&state, &username, &email, &password, invite).await {
         Ok(user) => {
             return Ok(match format {
                 Format::Json => (
@@ -139,6 +161,10 @@ pub async fn submit(
             });
         }
         Err(conflict @ AppError::Conflict { .. }) => conflict,
+        Err(refused @ AppError::Forbidden(_)) if format == Format::Html => {
+            let message = Some(refused.to_string());
+            return Ok(show_form(refused.status(), FieldErrors::default(), message));
+        }
         Err(error) => return Err(error),
     };
     match format {
