@@ -8,8 +8,8 @@ use crate::db;
 use crate::db::users::{CreateUserError, User};
 use crate::domain::{Email, Password, Username};
 use crate::error::AppError;
-use crate::rate_limit::SIGN_IN_FAILURES;
 use crate::state::AppState;
+use crate::throttle::{self, Target};
 use crate::time::{secs, unix_now};
 use crate::two_factor;
 use crate::web::client::ClientInfo;
@@ -71,17 +71,16 @@ pub async fn finish_sign_in(
             "This sign-in took too long: start again with your password.",
         ));
     };
-    let now = unix_now();
-    let throttle_key = format!("account:{}", user.id);
-    if !SIGN_IN_FAILURES
-        .reserve(&state.db, &throttle_key, now)
-        .await?
-    {
-        return Err(AppError::RateLimited {
-            retry_after: SIGN_IN_FAILURES.retry_after(now),
-        });
-    }
+    let attempt = throttle::attempt(
+        &state.db,
+        &state.secrets,
+        Target::Account(user.id),
+        client,
+        unix_now(),
+    )
+    .await?;
     let Some(factor) = two_factor::check(state, user.id, &user.username, code).await? else {
+        attempt.failed();
         tracing::info!(user_id = user.id, "second factor refused");
         audit(
             state,
@@ -93,7 +92,7 @@ pub async fn finish_sign_in(
         .await?;
         return Err(wrong_code());
     };
-    SIGN_IN_FAILURES.reset(&state.db, &throttle_key).await?;
+    attempt.passed(&state.db).await?;
     start_session(
         state,
         user,
@@ -205,35 +204,26 @@ async fn check_password(
     let now = unix_now();
     let account = db::users::find_by_login(&state.db, login).await?;
     // One allowance per account, whether it is named by username or email.
-    let throttle_key = match &account {
-        Some(account) => format!("account:{}", account.id),
-        None => format!("name:{}", login.trim().to_lowercase()),
+    let target = match &account {
+        Some(account) => Target::Account(account.id),
+        None => Target::Unknown(login),
     };
     // A place at the password workers first: refusing a crowd costs nothing.
     let place = state.passwords.place()?;
-    if !SIGN_IN_FAILURES
-        .reserve(&state.db, &throttle_key, now)
-        .await?
-    {
-        tracing::warn!("sign-in refused: too many failures for this account");
-        return Err(AppError::RateLimited {
-            retry_after: SIGN_IN_FAILURES.retry_after(now),
-        });
-    }
+    let attempt = throttle::attempt(&state.db, &state.secrets, target, client, now).await?;
     let stored = account.as_ref().map(|user| user.password_hash.clone());
     // Same work and the same answer whether the account is unknown or the password wrong.
     let verdict = match state.passwords.verify(place, password, stored).await {
         Ok(verdict) => verdict,
         Err(error) => {
-            SIGN_IN_FAILURES
-                .release(&state.db, &throttle_key, now)
-                .await?;
+            attempt.not_tried(&state.db).await?;
             return Err(error.into());
         }
     };
     let account = match (verdict, account) {
         (Verdict::Accepted | Verdict::AcceptedNeedsRehash, Some(account)) => account,
         (_, account) => {
+            attempt.failed();
             tracing::info!("sign-in refused");
             if let Some(account) = account {
                 audit(
@@ -248,7 +238,7 @@ async fn check_password(
             return Err(AppError::InvalidCredentials);
         }
     };
-    SIGN_IN_FAILURES.reset(&state.db, &throttle_key).await?;
+    attempt.passed(&state.db).await?;
     if account.disabled_at.is_some() {
         tracing::info!(
             user_id = account.id,

@@ -27,6 +27,7 @@ pub mod stamping;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod throttle;
 pub mod time;
 pub mod two_factor;
 

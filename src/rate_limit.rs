@@ -22,6 +22,37 @@ pub const SIGN_IN_FAILURES: Limit = Limit {
     window: 15 * 60,
 };
 
+/// Failed sign-ins per account over a day: past these the wait grows from
+/// the end of fifteen minutes to the end of the day.
+pub const SIGN_IN_FAILURES_DAILY: Limit = Limit {
+    name: "sign-in-failures-daily",
+    max: 30,
+    window: 24 * 60 * 60,
+};
+
+/// Failed sign-ins from one client address, whatever the accounts: one
+/// address cannot try many accounts' passwords quickly.
+pub const ADDRESS_FAILURES: Limit = Limit {
+    name: "address-failures",
+    max: 50,
+    window: 15 * 60,
+};
+
+pub const ADDRESS_FAILURES_DAILY: Limit = Limit {
+    name: "address-failures-daily",
+    max: 200,
+    window: 24 * 60 * 60,
+};
+
+/// Failed sign-ins from a browser that signed in to the account before:
+/// its own allowance, so that strangers' failures do not lock it out, and a
+/// stolen device cookie gives no more guesses than a stranger has.
+pub const KNOWN_DEVICE_FAILURES: Limit = Limit {
+    name: "known-device-failures",
+    max: 10,
+    window: 15 * 60,
+};
+
 impl Limit {
     /// The row key: a hash, so that the table holds no names or addresses.
     fn bucket(&self, key: &str) -> String {

@@ -22,6 +22,8 @@ pub struct ClientInfo {
     pub address: Option<IpAddr>,
     /// The `User-Agent`, printable ASCII only and at most 200 characters.
     pub device: Option<String>,
+    /// The known-device cookie it sent ([`crate::throttle`]).
+    pub known_device: Option<String>,
 }
 
 impl ClientInfo {
@@ -39,6 +41,7 @@ impl ClientInfo {
                         .collect::<String>()
                 })
                 .filter(|agent| !agent.trim().is_empty()),
+            known_device: None,
         }
     }
 

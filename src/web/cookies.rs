@@ -25,6 +25,9 @@ pub enum Name {
     /// A just-created API token on its way to the page that shows it once,
     /// encrypted.
     NewToken,
+    /// A browser that has signed in to an account before, sealed: its
+    /// sign-ins are not held up by strangers' failures ([`crate::throttle`]).
+    KnownDevice,
 }
 
 impl Name {
@@ -38,6 +41,8 @@ impl Name {
             (Name::Flash, false) => "flash",
             (Name::NewToken, true) => "__Host-newtoken",
             (Name::NewToken, false) => "newtoken",
+            (Name::KnownDevice, true) => "__Host-device",
+            (Name::KnownDevice, false) => "device",
         }
     }
 }

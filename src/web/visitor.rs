@@ -164,11 +164,17 @@ async fn prepare(
     secure: bool,
     pending: &mut Pending,
 ) -> Result<(Request, Visitor), Refusal> {
-    let client = super::client::ClientInfo::of(
+    let mut client = super::client::ClientInfo::of(
         &state.config.trusted_proxies,
         request.headers(),
         peer_of(&request),
     );
+    client.known_device = cookies::value(
+        &cookies::incoming(request.headers()),
+        Name::KnownDevice,
+        secure,
+    )
+    .map(str::to_owned);
     if carries_bearer_token(request.headers()) {
         return bearer(state, request, secure, client)
             .await

@@ -26,6 +26,7 @@ mod proofs;
 mod sessions;
 mod slow_clients;
 mod startup;
+mod throttle;
 mod tokens;
 mod tsa;
 mod two_factor;

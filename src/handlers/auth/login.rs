@@ -199,5 +199,15 @@ pub(super) fn signed_in_response(
         Some(state.config.session_lifetime),
     );
     cookies::set(&mut response, &cookie);
+    // This browser is known to the account from now on: strangers' failures
+    // do not hold up its sign-ins.
+    let device = crate::throttle::device_cookie_value(&state.secrets, &visitor.client, user.id);
+    let device = cookies::build(
+        Name::KnownDevice,
+        device,
+        visitor.secure,
+        Some(crate::throttle::KNOWN_DEVICE_LIFETIME),
+    );
+    cookies::set(&mut response, &device);
     response
 }
