@@ -111,8 +111,15 @@ on_every_database! {
         assert_eq!(changed.status(), StatusCode::OK);
         let changed = me.post_json("/settings/password", &csrf, json!({"current_password": "long enough", "new_password": "longer still"})).await;
         assert_eq!(changed.status(), StatusCode::OK);
+        let stored: Value = me.upload(&csrf, &[("minutes.txt", b"kept a moment")]).await.json().await.unwrap();
+        let file = stored["files"][0]["id"].as_i64().unwrap();
+        let deleted = me.http.delete(me.url(&format!("/files/{file}"))).header("x-csrf-token", &csrf).send().await.unwrap();
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 
-        let trail = events(&me).await;
+        let mut trail = events(&me).await;
+        assert_eq!(trail[0]["event"], "file_deleted");
+        assert_eq!(trail[0]["detail"], format!("file {file}: minutes.txt"));
+        trail.remove(0);
         let kinds: Vec<&str> = trail.iter().map(|e| e["event"].as_str().unwrap()).collect();
         assert_eq!(
             kinds,

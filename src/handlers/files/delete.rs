@@ -61,9 +61,21 @@ pub async fn delete(
     Path(id): Path<String>,
 ) -> Result<Response, AppError> {
     let id = parse_id(&id)?;
+    let name = crate::db::files::find(&state.db, user.id, id)
+        .await?
+        .map(|file| file.original_filename);
     if !vault::delete(&state.db, &state.storage, user.id, id).await? {
         return Err(AppError::NotFound);
     }
+    let detail = name.map(|name| format!("file {}: {name}", id.0));
+    crate::accounts::audit(
+        &state,
+        user.id,
+        "file_deleted",
+        detail.as_deref(),
+        &visitor.client,
+    )
+    .await?;
     tracing::info!(user_id = user.id, file_id = id.0, "file deleted");
     Ok(match format {
         Format::Json => StatusCode::NO_CONTENT.into_response(),

@@ -33,7 +33,7 @@ pub struct EventObject {
     id: i64,
     /// `signed_in`, `sign_in_refused`, `two_factor_on`, `two_factor_off`,
     /// `token_created`, `token_revoked`, `password_changed`, `email_changed`,
-    /// `session_ended` or `signed_out_everywhere`.
+    /// `session_ended`, `signed_out_everywhere` or `file_deleted`.
     event: String,
     detail: Option<String>,
     client_address: Option<String>,
@@ -61,6 +61,7 @@ fn describe(event: &str) -> &'static str {
         "email_changed" => "Email changed",
         "session_ended" => "Session ended",
         "signed_out_everywhere" => "Signed out everywhere",
+        "file_deleted" => "File deleted",
         _ => "Account changed",
     }
 }
