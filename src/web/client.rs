@@ -52,6 +52,44 @@ impl ClientInfo {
     }
 }
 
+/// A `User-Agent` as people name it: "Firefox on Linux", "curl".
+pub fn describe_device(agent: &str) -> String {
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("HeadlessChrome/", "Headless Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+        ("curl/", "curl"),
+        ("Wget/", "Wget"),
+        ("python-requests/", "Python requests"),
+    ]
+    .iter()
+    .find(|(mark, _)| agent.contains(mark))
+    .map(|(_, name)| *name);
+    let system = [
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .iter()
+    .find(|(mark, _)| agent.contains(mark))
+    .map(|(_, name)| *name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), None) => browser.to_owned(),
+        _ => agent
+            .split_whitespace()
+            .next()
+            .unwrap_or("Unknown device")
+            .to_owned(),
+    }
+}
+
 /// The client's address; see the module's documentation.
 pub fn address(
     trusted: &TrustedProxies,
@@ -151,6 +189,16 @@ mod tests {
         );
         let headers = forwarded(&["203.0.113.9, unknown"]);
         assert_eq!(address(&proxies, &headers, ip("10.0.0.1")), ip("10.0.0.1"));
+    }
+
+    #[test]
+    fn devices_are_named_as_people_name_them() {
+        let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+        assert_eq!(describe_device(firefox), "Firefox on Linux");
+        let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1";
+        assert_eq!(describe_device(safari), "Safari on iOS");
+        assert_eq!(describe_device("curl/8.5.0"), "curl");
+        assert_eq!(describe_device("backup-script/2"), "backup-script/2");
     }
 
     #[test]

@@ -244,7 +244,10 @@ pub struct DeleteAccountPage {
 /// One live session as the sessions page lists it.
 pub struct SessionView {
     pub id: String,
+    /// "Firefox on Linux".
     pub device: String,
+    /// The whole `User-Agent`, on hover.
+    pub user_agent: String,
     pub client_address: String,
     pub signed_in_at: String,
     pub last_seen_at: String,
@@ -261,6 +264,8 @@ pub struct SessionsPage {
 /// One audit event as the activity page lists it.
 pub struct EventView {
     pub what: &'static str,
+    /// The whole `User-Agent`, on hover.
+    pub user_agent: String,
     pub detail: String,
     pub client_address: String,
     pub device: String,

@@ -122,7 +122,12 @@ pub async fn index(
                     what: describe(&e.event),
                     detail: e.detail.unwrap_or_default(),
                     client_address: e.client_address.unwrap_or_else(|| "unknown".into()),
-                    device: e.device.unwrap_or_default(),
+                    device: e
+                        .device
+                        .as_deref()
+                        .map(crate::web::client::describe_device)
+                        .unwrap_or_default(),
+                    user_agent: e.device.unwrap_or_default(),
                     at: display(e.created_at),
                 })
                 .collect(),

@@ -17,6 +17,7 @@ use crate::handlers::auth::redirect_with_flash;
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
 use crate::time::{display, unix_now, unix_rfc3339};
+use crate::web::client::describe_device;
 use crate::web::cookies::{self, Name};
 use crate::web::pages::{FlashKind, SessionView, SessionsPage};
 use crate::web::{CurrentUser, Format, Visitor};
@@ -103,7 +104,11 @@ pub async fn index(
                     signed_in_at: display(session.created_at),
                     last_seen_at: display(session.last_seen_at),
                     id: session.id,
-                    device: session.device.unwrap_or_else(|| "Unknown device".into()),
+                    device: session
+                        .device
+                        .as_deref()
+                        .map_or_else(|| "Unknown device".into(), describe_device),
+                    user_agent: session.device.unwrap_or_default(),
                     client_address: session.client_address.unwrap_or_else(|| "unknown".into()),
                 })
                 .collect(),
