@@ -192,3 +192,60 @@ async fn upload_refuses_a_huge_token_field_or_part_header_before_reading_it_whol
     assert!(app.stored_files("staging").is_empty());
     assert_eq!(db.count("files").await, 0);
 }
+
+/// A large upload refused early (its extension, here) gets its answer, not a
+/// reset connection: the server reads on for a moment after answering, so
+/// that the client's bytes in flight do not make the kernel reset the
+/// connection before the answer is read. Sent raw by a client that reads
+/// only once it has sent the whole body, as some proxies do, ten times.
+#[tokio::test]
+async fn a_large_upload_refused_early_still_gets_its_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    let app = db.spawn().await;
+    let (script, csrf) = app.signed_in_script("lars").await;
+    let token = script
+        .post_json(
+            "/settings/tokens",
+            &csrf,
+            serde_json::json!({"name": "raw"}),
+        )
+        .await
+        .json::<serde_json::Value>()
+        .await
+        .unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body_len = 32 << 20;
+    for round in 0..10 {
+        let mut socket = tokio::net::TcpStream::connect(app.address).await.unwrap();
+        let head = format!(
+            "POST /upload HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {token}\r\nAccept: application/json\r\n\
+             Content-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: {}\r\n\r\n\
+             --XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"refused.exe\"\r\n\r\n",
+            app.address,
+            body_len + 200,
+        );
+        let sent = async {
+            socket.write_all(head.as_bytes()).await?;
+            let chunk = vec![b'z'; 64 << 10];
+            for _ in 0..(body_len / chunk.len()) {
+                socket.write_all(&chunk).await?;
+            }
+            Ok::<_, std::io::Error>(())
+        }
+        .await;
+        let mut answer = Vec::new();
+        let read = socket.read_to_end(&mut answer).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            sent.is_ok() && read.is_ok(),
+            "round {round}: sent {sent:?}, read {read:?}"
+        );
+        assert!(
+            answer.starts_with("HTTP/1.1 415"),
+            "round {round}: {answer:?}"
+        );
+    }
+}

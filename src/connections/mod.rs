@@ -11,6 +11,11 @@
 //! connections wait in the kernel's accept queue instead of costing memory or
 //! file descriptors. Loopback addresses are not counted per client: there
 //! sits a local reverse proxy, which carries everyone's requests.
+//!
+//! A connection ends the lingering way ([`linger`]): a response sent before
+//! its request's body was read is not lost to a reset.
+
+mod linger;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -109,8 +114,10 @@ pub async fn serve(
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request
             });
-        let connection =
-            http.serve_connection(TokioIo::new(socket), TowerToHyperService::new(service));
+        let connection = http.serve_connection(
+            TokioIo::new(linger::Lingering::new(socket)),
+            TowerToHyperService::new(service),
+        );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(error) = connection.await {
