@@ -4,7 +4,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{csrf_in, location, on_every_database};
+use crate::helpers::{csrf_in, location, on_every_database, on_every_storage};
 
 const PDF: &[u8] = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\n";
 
@@ -12,7 +12,7 @@ fn sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
-on_every_database! {
+on_every_storage! {
     async fn several_files_round_trip_byte_for_byte(db) {
         let app = db.spawn().await;
         let (script, csrf) = app.signed_in_script("olga").await;

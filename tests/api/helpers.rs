@@ -51,6 +51,44 @@ macro_rules! on_every_database {
 }
 pub(crate) use on_every_database;
 
+/// [`on_every_database`], and once more on SQLite with the contents in the
+/// test bucket (`name::bucket`) instead of on the local disk.
+macro_rules! on_every_storage {
+    ($(async fn $name:ident($db:ident) $body:block)*) => {
+        $(
+            mod $name {
+                use super::*;
+
+                async fn run($db: crate::helpers::Database) $body
+
+                #[tokio::test]
+                async fn sqlite() {
+                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await { run(db).await }
+                }
+
+                #[tokio::test]
+                async fn mariadb() {
+                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::MariaDb).await { run(db).await }
+                }
+
+                #[tokio::test]
+                async fn postgres() {
+                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Postgres).await { run(db).await }
+                }
+
+                #[tokio::test]
+                async fn bucket() {
+                    let Some(bucket) = crate::object_storage::TestBucket::create() else { return };
+                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await {
+                        run(db.with_bucket(bucket)).await
+                    }
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_every_storage;
+
 /// An HTTP client for the tests. reqwest runs on rustls with the process's
 /// crypto provider (as the server's object storage client does), so one is
 /// installed first.
@@ -70,6 +108,8 @@ pub fn in_ci() -> bool {
 /// A database of its own for one test: a temporary SQLite file, or a freshly
 /// created MariaDB/PostgreSQL database that is dropped when this is dropped.
 pub struct Database {
+    /// The test bucket its servers keep their contents in, if not the disk.
+    pub bucket: Option<std::sync::Arc<crate::object_storage::TestBucket>>,
     pub backend: Backend,
     /// What the server is given as `DATABASE_URL`.
     pub url: String,
@@ -90,6 +130,7 @@ impl Database {
             Backend::Sqlite => {
                 let url = format!("sqlite:{}", dir.path().join("test.sqlite3").display());
                 return Some(Database {
+                    bucket: None,
                     backend,
                     url,
                     admin: None,
@@ -123,6 +164,7 @@ impl Database {
         let mut url = url::Url::parse(&admin_url).expect("admin URL");
         url.set_path(&name);
         Some(Database {
+            bucket: None,
             backend,
             url: url.to_string(),
             admin: Some((admin_url, name)),
@@ -133,6 +175,7 @@ impl Database {
     /// A database the test runs itself (nothing is created or dropped).
     pub fn existing(backend: Backend, url: String) -> Database {
         Database {
+            bucket: None,
             backend,
             url,
             admin: None,
@@ -195,6 +238,12 @@ impl Database {
         self.dir.path().join("data")
     }
 
+    /// Its servers keep their contents in `bucket`.
+    pub fn with_bucket(mut self, bucket: crate::object_storage::TestBucket) -> Database {
+        self.bucket = Some(std::sync::Arc::new(bucket));
+        self
+    }
+
     /// Starts a server on this database.
     pub async fn spawn(&self) -> TestApp {
         self.spawn_with(&[]).await
@@ -217,6 +266,16 @@ impl Database {
                 data_dir.path().join("uploads").display().to_string(),
             ),
         ]);
+        if let Some(bucket) = &self.bucket {
+            vars.extend(
+                bucket
+                    .vars()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_owned(), value)),
+            );
+            // The disk's default list, as on the disk.
+            vars.remove("ALLOWED_EXTENSIONS");
+        }
         for (name, value) in extra {
             vars.insert((*name).into(), (*value).into());
         }
@@ -232,6 +291,7 @@ impl Database {
             address,
             _stop: stop,
             data_dir,
+            bucket: self.bucket.clone(),
         }
     }
 }
@@ -295,6 +355,7 @@ pub struct TestApp {
     pub address: SocketAddr,
     _stop: oneshot::Sender<()>,
     data_dir: tempfile::TempDir,
+    bucket: Option<std::sync::Arc<crate::object_storage::TestBucket>>,
 }
 
 impl TestApp {
@@ -303,7 +364,9 @@ impl TestApp {
         self.data_dir.path().join("uploads")
     }
 
-    /// Files under `UPLOAD_FOLDER/<folder>` (`staging` or `objects`).
+    /// What is stored under `<folder>` (`staging` or `objects`): files under
+    /// `UPLOAD_FOLDER`, and with a bucket its keys there too (as paths under
+    /// `UPLOAD_FOLDER`).
     pub fn stored_files(&self, folder: &str) -> Vec<std::path::PathBuf> {
         fn walk(dir: &std::path::Path, found: &mut Vec<std::path::PathBuf>) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -317,6 +380,12 @@ impl TestApp {
         }
         let mut found = Vec::new();
         walk(&self.uploads().join(folder), &mut found);
+        if let Some(bucket) = &self.bucket {
+            // The disk keeps no objects then: only small uploads waiting.
+            found.retain(|_| folder == "staging");
+            let keys = bucket.keys_blocking(folder);
+            found.extend(keys.iter().map(|key| self.uploads().join(key)));
+        }
         found
     }
 

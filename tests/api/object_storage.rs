@@ -99,6 +99,22 @@ impl TestBucket {
         keys
     }
 
+    /// [`TestBucket::keys`], for callers outside a runtime's async code.
+    pub fn keys_blocking(&self, folder: &str) -> Vec<String> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("runtime")
+                        .block_on(self.keys(folder))
+                })
+                .join()
+                .expect("listing the bucket")
+        })
+    }
+
     /// Multipart uploads begun under the prefix and neither completed nor
     /// aborted (S3's ListMultipartUploads, which object_store does not offer).
     pub fn pending_uploads(&self) -> usize {
@@ -131,6 +147,22 @@ impl TestBucket {
             let key = object_store::path::Path::from(format!("{}/{key}", self.prefix));
             let _ = object_store::ObjectStoreExt::delete(&self.store, &key).await;
         }
+    }
+}
+
+impl Drop for TestBucket {
+    /// Deletes what the test left under its prefix.
+    fn drop(&mut self) {
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    runtime.block_on(self.empty());
+                }
+            });
+        });
     }
 }
 
