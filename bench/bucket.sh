@@ -33,10 +33,12 @@ bytes=$(stat -c %s "$work/big.zip")
 # The store's own rate for the same bytes: one signed PUT by curl.
 bucket=${STORAGE_URL#s3://}; bucket=${bucket%%/*}
 start=$(seconds)
+put_url="$AWS_ENDPOINT_URL/$bucket/bench-put-$(date +%s)"
 curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
-  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$work/big.zip" \
-  "$AWS_ENDPOINT_URL/$bucket/bench-put-$(date +%s)" >/dev/null
+  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -T "$work/big.zip" "$put_url" >/dev/null
 end=$(seconds)
+curl -sf --aws-sigv4 "aws:amz:$AWS_REGION:s3" --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" \
+  -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X DELETE "$put_url" >/dev/null
 echo "store: curl PUT of ${size_mib} MiB: $(rate "$bytes" "$start" "$end") MiB/s"
 
 DATABASE_URL="sqlite:$work/db.sqlite3" SECRET_KEY="bench secret key that is long enough" \
@@ -65,3 +67,6 @@ peak=$(sort -n "$work/rss" | tail -n1)
 [ "$status" = 201 ] || { echo "the upload answered $status: $(cat "$work/answer")" >&2; exit 1; }
 echo "securestamp: ${size_mib} MiB upload into the bucket: $(rate "$bytes" "$start" "$end") MiB/s (hashed, signed, stamped, multipart)"
 echo "securestamp: RSS at rest $((resting / 1024)) MiB, peak during the upload $((peak / 1024)) MiB"
+# The upload leaves the bucket with its file.
+id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["files"][0]["id"])' "$work/answer")
+curl -s -o /dev/null -b "$jar" -H "X-CSRF-Token: $csrf" -X DELETE "$base/files/$id"

@@ -45,16 +45,7 @@ impl TestBucket {
             eprintln!("skipped: no object store (SECURESTAMP_TEST_S3_* are unset)");
             return None;
         };
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let store = AmazonS3Builder::new()
-            .with_bucket_name(&name)
-            .with_endpoint(&endpoint)
-            .with_region(&region)
-            .with_access_key_id(&key_id)
-            .with_secret_access_key(&secret)
-            .with_allow_http(true)
-            .build()
-            .expect("a client for the test bucket");
+        let store = client(&name, &endpoint, &region, &key_id, &secret);
         Some(TestBucket {
             prefix: format!("test-{}", hex::encode(rand::random::<[u8; 6]>())),
             name,
@@ -84,9 +75,12 @@ impl TestBucket {
 
     /// The keys under `prefix/folder/`, relative to the prefix.
     pub async fn keys(&self, folder: &str) -> Vec<String> {
+        self.keys_with(&self.store, folder).await
+    }
+
+    async fn keys_with(&self, store: &AmazonS3, folder: &str) -> Vec<String> {
         let under = object_store::path::Path::from(format!("{}/{folder}", self.prefix));
-        let found: Vec<_> = self
-            .store
+        let found: Vec<_> = store
             .list(Some(&under))
             .try_collect()
             .await
@@ -108,7 +102,7 @@ impl TestBucket {
                         .enable_all()
                         .build()
                         .expect("runtime")
-                        .block_on(self.keys(folder))
+                        .block_on(self.keys_with(&self.own_client(), folder))
                 })
                 .join()
                 .expect("listing the bucket")
@@ -143,10 +137,25 @@ impl TestBucket {
 
     /// Deletes what the test left under its prefix.
     pub async fn empty(&self) {
-        for key in self.keys("").await {
+        self.empty_with(&self.store).await;
+    }
+
+    async fn empty_with(&self, store: &AmazonS3) {
+        for key in self.keys_with(store, "").await {
             let key = object_store::path::Path::from(format!("{}/{key}", self.prefix));
-            let _ = object_store::ObjectStoreExt::delete(&self.store, &key).await;
+            let _ = object_store::ObjectStoreExt::delete(store, &key).await;
         }
+    }
+
+    /// A client for a runtime of the caller's own.
+    fn own_client(&self) -> AmazonS3 {
+        client(
+            &self.name,
+            &self.endpoint,
+            &self.region,
+            &self.key_id,
+            &self.secret,
+        )
     }
 }
 
@@ -159,11 +168,26 @@ impl Drop for TestBucket {
                     .enable_all()
                     .build()
                 {
-                    runtime.block_on(self.empty());
+                    runtime.block_on(self.empty_with(&self.own_client()));
                 }
             });
         });
     }
+}
+
+/// A client of the test bucket. Each runtime needs its own: pooled
+/// connections belong to the runtime that made them.
+fn client(name: &str, endpoint: &str, region: &str, key_id: &str, secret: &str) -> AmazonS3 {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    AmazonS3Builder::new()
+        .with_bucket_name(name)
+        .with_endpoint(endpoint)
+        .with_region(region)
+        .with_access_key_id(key_id)
+        .with_secret_access_key(secret)
+        .with_allow_http(true)
+        .build()
+        .expect("a client for the test bucket")
 }
 
 /// Bytes that differ from any other test's.
