@@ -80,12 +80,14 @@ impl Application {
     ) -> anyhow::Result<()> {
         let sweeper = tokio::spawn(sweep(self.state.clone()));
         let orphans = tokio::spawn(collect_orphans(self.state.clone()));
+        let keep_alive = tokio::spawn(keep_staged_uploads_alive(self.state.clone()));
         let log_tasks = self.state.log.spawn();
         let limits = self.state.config.connections;
         let router = crate::router::router(self.state);
         crate::connections::serve(self.listener, router, limits, shutdown).await;
         sweeper.abort();
         orphans.abort();
+        keep_alive.abort();
         for task in log_tasks {
             task.abort();
         }
@@ -262,6 +264,19 @@ async fn sweep(state: AppState) {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "logged files stored before the transparency log"),
             Err(error) => tracing::warn!(%error, "could not log files stored before the log"),
+        }
+    }
+}
+
+/// Touches this process's staged uploads every ten minutes, well within
+/// the hour after which the sweep takes one for a dead process's.
+async fn keep_staged_uploads_alive(state: AppState) {
+    let mut interval = tokio::time::interval(Duration::from_secs(10 * 60));
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        if let Err(error) = state.storage.keep_alive().await {
+            tracing::warn!(%error, "could not mark staged uploads as alive");
         }
     }
 }

@@ -47,6 +47,22 @@ pub async fn touch(
     Ok(())
 }
 
+/// Says the upload or staged object is alive, whatever its state.
+pub async fn touch_only(
+    conn: &impl ConnectionTrait,
+    object_key: &str,
+    now: i64,
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    conn.execute_raw(raw(
+        backend,
+        "UPDATE object_uploads SET touched_at = ? WHERE object_key = ?",
+        [now.into(), object_key.into()],
+    ))
+    .await?;
+    Ok(())
+}
+
 /// Forgets an upload whose traces are gone.
 pub async fn forget(conn: &impl ConnectionTrait, object_key: &str) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();

@@ -88,6 +88,9 @@ struct Inner {
     spill: Disk,
     /// The `object_uploads` ledger.
     db: DatabaseConnection,
+    /// The keys of this process's uploads and staged objects that exist,
+    /// which [`Bucket::keep_alive`] keeps from looking abandoned.
+    live: std::sync::Mutex<std::collections::BTreeSet<String>>,
 }
 
 impl fmt::Debug for Bucket {
@@ -157,6 +160,7 @@ impl Bucket {
             url: config.url(),
             spill,
             db,
+            live: Default::default(),
         })))
     }
 
@@ -264,6 +268,28 @@ impl Bucket {
             .await
     }
 
+    fn live(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<String>> {
+        self.0
+            .live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Touches the rows of this process's uploads and staged objects, and
+    /// its small files waiting on the disk: one complete and waiting for the
+    /// rest of its request (hours, after a large one) is not taken for a
+    /// dead process's. Called every few minutes.
+    pub async fn keep_alive(&self) -> io::Result<usize> {
+        let keys: Vec<String> = self.live().iter().cloned().collect();
+        let now = unix_now();
+        for key in &keys {
+            object_uploads::touch_only(&self.0.db, key, now)
+                .await
+                .map_err(ledger_error)?;
+        }
+        Ok(keys.len() + self.0.spill.keep_alive().await?)
+    }
+
     /// Removes what dead processes' uploads left: small files in the local
     /// staging folder, and multipart uploads and staged objects whose rows
     /// were untouched for `idle`.
@@ -298,7 +324,9 @@ impl Bucket {
         }
         object_uploads::forget(&self.0.db, &begun.object_key)
             .await
-            .map_err(ledger_error)
+            .map_err(ledger_error)?;
+        self.live().remove(&begun.object_key);
+        Ok(())
     }
 
     /// Places every file, [`PLACING_AT_ONCE`] at a time; see
@@ -503,6 +531,7 @@ impl Bucket {
         object_uploads::insert(&self.0.db, &begun, now)
             .await
             .map_err(ledger_error)?;
+        self.live().insert(begun.object_key);
         Ok(Multipart {
             object,
             id,

@@ -37,7 +37,13 @@ const WRITEBACK_EVERY: u64 = 64 << 20;
 #[derive(Clone, Debug)]
 pub struct Disk {
     root: PathBuf,
+    /// This process's staging files, which [`Disk::keep_alive`] keeps from
+    /// looking abandoned while their requests go on.
+    live: Live,
 }
+
+/// The staging files of this process that still exist.
+type Live = Arc<std::sync::Mutex<BTreeSet<PathBuf>>>;
 
 impl Disk {
     /// Creates the layout under `root` if needed.
@@ -53,6 +59,7 @@ impl Disk {
         .map_err(io::Error::other)??;
         Ok(Disk {
             root: root.to_owned(),
+            live: Live::default(),
         })
     }
 
@@ -68,6 +75,7 @@ impl Disk {
     /// first buffer is full or the upload ends.
     pub fn stage(&self) -> Staging {
         Staging {
+            live: Arc::clone(&self.live),
             path: self.staging_path(),
             head: Vec::new(),
             stream: None,
@@ -80,7 +88,7 @@ impl Disk {
     /// Writes `bytes` to a new staging file that needs no sync: a copy kept
     /// only until it is sent elsewhere (object storage's small files).
     pub async fn spill(&self, bytes: Vec<u8>) -> io::Result<Staged> {
-        let (_, guard) = create(self.staging_path(), bytes).await?;
+        let (_, guard) = create(self.staging_path(), bytes, Arc::clone(&self.live)).await?;
         Ok(Staged {
             unsynced: None,
             guard,
@@ -136,8 +144,39 @@ impl Disk {
         Ok(found)
     }
 
+    /// Marks this process's staging files as modified now: a file that is
+    /// complete and waits for the rest of its request (hours, for a large
+    /// one after it) is not taken for a dead process's. Called every few
+    /// minutes; a file gone meanwhile is no error.
+    pub async fn keep_alive(&self) -> io::Result<usize> {
+        let paths: Vec<PathBuf> = self
+            .live
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        tokio::task::spawn_blocking(move || {
+            let now = SystemTime::now();
+            let touched = paths
+                .iter()
+                .filter(|path| {
+                    std::fs::File::options()
+                        .write(true)
+                        .open(path)
+                        .and_then(|file| file.set_modified(now))
+                        .is_ok()
+                })
+                .count();
+            Ok(touched)
+        })
+        .await
+        .map_err(io::Error::other)?
+    }
+
     /// Deletes staged files untouched for `idle`: uploads whose process died.
-    /// A live upload writes continuously, so its file is never that old.
+    /// A live upload writes continuously, and [`Disk::keep_alive`] touches
+    /// its files that wait, so they are never that old.
     pub async fn sweep_staging(&self, idle: Duration) -> io::Result<usize> {
         let mut entries = tokio::fs::read_dir(self.root.join("staging")).await?;
         let cutoff = SystemTime::now() - idle;
@@ -155,6 +194,7 @@ impl Disk {
 /// An upload being received: bytes go to a buffer; once they outgrow it, to
 /// the staging file through it.
 pub struct Staging {
+    live: Live,
     path: PathBuf,
     /// The bytes so far, while they fit in one buffer.
     head: Vec<u8>,
@@ -177,14 +217,18 @@ struct Stream {
 /// Makes the staging file at `path` with `bytes` in it, on the blocking
 /// pool. The guard is made with the file, on that thread, so that an upload
 /// abandoned meanwhile still has the file deleted when the result is dropped.
-async fn create(path: PathBuf, bytes: Vec<u8>) -> io::Result<(std::fs::File, TempPath)> {
+async fn create(
+    path: PathBuf,
+    bytes: Vec<u8>,
+    live: Live,
+) -> io::Result<(std::fs::File, TempPath)> {
     tokio::task::spawn_blocking(move || {
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .mode(crate::owner_only::FILE_MODE)
             .open(&path)?;
-        let guard = TempPath(Some(path));
+        let guard = TempPath::new(path, live);
         file.write_all(&bytes)?;
         Ok((file, guard))
     })
@@ -203,7 +247,7 @@ impl Staging {
             }
             None => {
                 let head = std::mem::take(&mut self.head);
-                let (file, guard) = create(self.path.clone(), head).await?;
+                let (file, guard) = create(self.path.clone(), head, Arc::clone(&self.live)).await?;
                 let sync = Arc::new(file.try_clone()?);
                 self.stream.insert(Stream {
                     file: BufWriter::with_capacity(WRITE_BUFFER, tokio::fs::File::from_std(file)),
@@ -249,7 +293,8 @@ impl Staging {
             }
             None => {
                 let head = std::mem::take(&mut self.head);
-                let (file, guard) = create(std::mem::take(&mut self.path), head).await?;
+                let live = Arc::clone(&self.live);
+                let (file, guard) = create(std::mem::take(&mut self.path), head, live).await?;
                 (Arc::new(file), guard)
             }
         };
@@ -355,25 +400,50 @@ fn move_into_place(file: &mut Staged, target: &Path) -> io::Result<bool> {
         .mode(crate::owner_only::FOLDER_MODE)
         .create(target.parent().expect("object paths have a parent"))?;
     std::fs::rename(file.guard.path(), target)?;
-    file.guard.0 = None;
+    file.guard.forget();
     Ok(true)
 }
 
-/// Deletes the file at its path when dropped, unless the path was taken.
-struct TempPath(Option<PathBuf>);
+/// Deletes the file at its path when dropped, unless it was placed; while
+/// it exists it is one of this process's live staging files.
+struct TempPath {
+    path: Option<PathBuf>,
+    live: Live,
+}
 
 impl TempPath {
+    fn new(path: PathBuf, live: Live) -> TempPath {
+        live.lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .insert(path.clone());
+        TempPath {
+            path: Some(path),
+            live,
+        }
+    }
+
     fn path(&self) -> &Path {
-        self.0
+        self.path
             .as_deref()
             .expect("a staged file has its path until it is placed")
+    }
+
+    /// The file was moved away: nothing to delete, nothing live.
+    fn forget(&mut self) {
+        if let Some(path) = self.path.take() {
+            self.live
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .remove(&path);
+        }
     }
 }
 
 impl Drop for TempPath {
     fn drop(&mut self) {
-        if let Some(path) = self.0.take() {
-            let _ = std::fs::remove_file(path);
+        if let Some(path) = self.path.clone() {
+            let _ = std::fs::remove_file(&path);
+            self.forget();
         }
     }
 }
@@ -481,6 +551,48 @@ mod tests {
         assert!(!dead.exists());
         live.write(b" still").await.unwrap();
         assert!(live.finish().await.is_ok(), "the live upload is untouched");
+    }
+
+    #[tokio::test]
+    async fn staged_files_waiting_for_their_request_are_kept_alive_and_not_swept() {
+        let dir = tempfile::tempdir().unwrap();
+        let (storage, disk) = open(dir.path()).await;
+        let waiting = staged(&storage, b"done, waiting for the next file").await;
+        let dead = dir.path().join("staging/dead.part");
+        std::fs::write(&dead, b"left by a crash").unwrap();
+        let hours_ago = SystemTime::now() - Duration::from_secs(2 * 3600);
+        for path in [dead.clone(), staging_files(dir.path())[0].clone()] {
+            let file = std::fs::File::options().write(true).open(path).unwrap();
+            file.set_modified(hours_ago).unwrap();
+        }
+        assert_eq!(
+            disk.keep_alive().await.unwrap(),
+            1,
+            "only this process's file"
+        );
+        assert_eq!(
+            disk.sweep_staging(Duration::from_secs(3600)).await.unwrap(),
+            1
+        );
+        assert!(!dead.exists());
+        assert!(
+            place(&storage, waiting).await,
+            "the waiting file is still there to place"
+        );
+        assert_eq!(
+            disk.keep_alive().await.unwrap(),
+            0,
+            "a placed file is no longer live"
+        );
+    }
+
+    fn staging_files(root: &Path) -> Vec<PathBuf> {
+        std::fs::read_dir(root.join("staging"))
+            .unwrap()
+            .flatten()
+            .map(|entry| entry.path())
+            .filter(|path| !path.ends_with("dead.part"))
+            .collect()
     }
 
     #[tokio::test]

@@ -80,6 +80,15 @@ impl Storage {
         }
     }
 
+    /// Keeps this process's staged uploads from looking abandoned (see
+    /// [`Storage::sweep_staging`]); returns how many it touched.
+    pub async fn keep_alive(&self) -> io::Result<usize> {
+        match self {
+            Storage::Disk(disk) => disk.keep_alive().await,
+            Storage::Bucket(bucket) => bucket.keep_alive().await,
+        }
+    }
+
     /// Removes what uploads of dead processes left, untouched for `idle`.
     pub async fn sweep_staging(&self, idle: Duration) -> io::Result<usize> {
         match self {

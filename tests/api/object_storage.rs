@@ -703,3 +703,54 @@ fn bucket_vars<'a>(vars: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
         .copied()
         .collect()
 }
+
+#[tokio::test]
+async fn a_staged_object_waiting_for_the_rest_of_its_request_is_kept_alive() {
+    let Some(bucket) = TestBucket::create() else {
+        return;
+    };
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    let _migrated = db.spawn().await;
+    let vars = bucket.vars();
+    let mut all = vars.clone();
+    all.extend([
+        ("SECRET_KEY", crate::helpers::SECRET.to_owned()),
+        ("DATA_DIR", db.data_dir().display().to_string()),
+    ]);
+    let config = securestamp::config::Config::from_vars(|name| {
+        all.iter().find(|(n, _)| *n == name).map(|(_, v)| v.clone())
+    })
+    .unwrap();
+    let spill = tempfile::tempdir().unwrap();
+    let disk = securestamp::storage::Disk::open(spill.path())
+        .await
+        .unwrap();
+    let store = securestamp::storage::Bucket::new(
+        config.object_storage.as_ref().unwrap(),
+        disk,
+        db.connect().await,
+    )
+    .unwrap();
+    let storage = securestamp::storage::Storage::Bucket(store);
+
+    // A large file done, waiting while the request's next file arrives.
+    let mut staging = storage.stage();
+    staging.write(&contents(9 * MIB, 5)).await.unwrap();
+    let staged = staging.finish().await.unwrap();
+    assert_eq!(bucket.keys("staging").await.len(), 1);
+    // Hours later, by its row; the keep-alive touches it, so the sweep spares it.
+    db.execute("UPDATE object_uploads SET touched_at = touched_at - 7200")
+        .await;
+    assert_eq!(storage.keep_alive().await.unwrap(), 1);
+    let swept = storage
+        .sweep_staging(Duration::from_secs(3600))
+        .await
+        .unwrap();
+    assert_eq!(swept, 0, "the live object is not swept");
+    assert_eq!(bucket.keys("staging").await.len(), 1);
+    // Once its request gives up, it goes, and is no longer kept alive.
+    drop(staged);
+    assert!(eventually(async || bucket.keys("staging").await.is_empty()).await);
+    assert!(eventually(async || db.count("object_uploads").await == 0).await);
+    assert_eq!(storage.keep_alive().await.unwrap(), 0);
+}
