@@ -222,7 +222,7 @@ fn answer(
             FlashKind::Success,
             message,
         )),
-        (Format::Html, Err(error)) if shown_on_the_page(&error) => {
+        (Format::Html, Err(error)) if super::shown_on_the_page(&error) => {
             let message = Some(error.to_string());
             let page = match form {
                 Form::Password => page(state, visitor, user, message, None),
@@ -232,15 +232,4 @@ fn answer(
         }
         (_, Err(error)) => Err(error),
     }
-}
-
-/// Refusals a person fixes on the form itself.
-fn shown_on_the_page(error: &AppError) -> bool {
-    matches!(
-        error,
-        AppError::Invalid(_)
-            | AppError::InvalidCredentials
-            | AppError::Conflict { .. }
-            | AppError::RateLimited { .. }
-    )
 }

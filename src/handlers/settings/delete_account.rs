@@ -99,15 +99,7 @@ pub async fn delete(
     .await;
     let files = match (outcome, format) {
         (Ok(files), _) => files,
-        (
-            Err(
-                error @ (AppError::Invalid(_)
-                | AppError::InvalidCredentials
-                | AppError::InvalidCode(_)
-                | AppError::RateLimited { .. }),
-            ),
-            Format::Html,
-        ) => {
+        (Err(error), Format::Html) if super::shown_on_the_page(&error) => {
             let page = page(&state, &visitor, &user, Some(error.to_string())).await?;
             return Ok((error.status(), page).into_response());
         }

@@ -18,3 +18,16 @@ fn session_only(user: &CurrentUser, refusal: &'static str) -> Result<(), AppErro
         None => Ok(()),
     }
 }
+
+/// Refusals a person fixes on the form itself (a field, the password, the
+/// code, a name taken, a wait): the page is shown again with the message.
+fn shown_on_the_page(error: &AppError) -> bool {
+    matches!(
+        error,
+        AppError::Invalid(_)
+            | AppError::InvalidCredentials
+            | AppError::InvalidCode(_)
+            | AppError::Conflict { .. }
+            | AppError::RateLimited { .. }
+    )
+}

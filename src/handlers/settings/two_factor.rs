@@ -231,7 +231,7 @@ pub async fn confirm(
                 .await?
                 .into_response())
         }
-        (Err(error @ (AppError::Invalid(_) | AppError::Conflict { .. })), Format::Html) => {
+        (Err(error), Format::Html) if super::shown_on_the_page(&error) => {
             let page = page(&state, &visitor, &user, Vec::new(), Some(error.to_string())).await?;
             Ok((error.status(), page).into_response())
         }
@@ -292,15 +292,7 @@ pub async fn disable(
             FlashKind::Success,
             "Two-factor sign-in is off: your password alone signs you in now.",
         )),
-        (
-            Err(
-                error @ (AppError::Invalid(_)
-                | AppError::InvalidCredentials
-                | AppError::InvalidCode(_)
-                | AppError::RateLimited { .. }),
-            ),
-            Format::Html,
-        ) => {
+        (Err(error), Format::Html) if super::shown_on_the_page(&error) => {
             let page = page(&state, &visitor, &user, Vec::new(), Some(error.to_string())).await?;
             Ok((error.status(), page).into_response())
         }
