@@ -51,7 +51,7 @@ enum KeysCommand {
 }
 
 pub async fn run(opts: Opts) -> anyhow::Result<()> {
-    let config = Config::load()?;
+    let config = Config::load_without_secret()?;
     match opts.command {
         KeysCommand::Export { file } => {
             crate::startup::load_keys(&config).await?;

@@ -51,7 +51,7 @@ enum UserCommand {
 }
 
 pub async fn run(opts: Opts) -> anyhow::Result<()> {
-    let config = Config::load()?;
+    let config = Config::load_without_secret()?;
     let db = db::connect(&config.database_url).await?;
     db::migrate(&db, &config.database_url).await?;
     match opts.command {

@@ -123,13 +123,25 @@ pub const DEFAULT_GPG_USER: &str = "SecureStamp <securestamp@localhost>";
 impl Config {
     /// Reads `.env` (without overriding the environment), then the environment.
     pub fn load() -> Result<Config, ConfigError> {
-        match dotenvy::dotenv() {
-            Ok(_) => {}
-            Err(error) if error.not_found() => {}
-            Err(error) => return Err(ConfigError::new(".env", error.to_string())),
-        }
+        read_dotenv()?;
         let config = Config::from_vars(|name| std::env::var(name).ok())?;
         config.prepare_directories()?;
+        Ok(config)
+    }
+
+    /// [`Config::load`] for commands that neither serve nor sign with
+    /// `SECRET_KEY` (`keys`, `user`): without it a random stand-in is used,
+    /// even in production, and only the data directory is prepared.
+    pub fn load_without_secret() -> Result<Config, ConfigError> {
+        read_dotenv()?;
+        let stand_in = hex::encode(rand::random::<[u8; 32]>());
+        let config = Config::from_vars(|name| match (name, std::env::var(name).ok()) {
+            ("SECRET_KEY", value) if value.as_deref().is_none_or(|v| v.trim().is_empty()) => {
+                Some(stand_in.clone())
+            }
+            (_, value) => value,
+        })?;
+        ensure_directory("DATA_DIR", &config.data_dir)?;
         Ok(config)
     }
 
@@ -204,6 +216,15 @@ impl Config {
     pub fn prepare_directories(&self) -> Result<(), ConfigError> {
         ensure_directory("DATA_DIR", &self.data_dir)?;
         ensure_directory("UPLOAD_FOLDER", &self.upload_folder)
+    }
+}
+
+/// Reads `.env` into the environment, without overriding what is set there.
+fn read_dotenv() -> Result<(), ConfigError> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(error) if error.not_found() => Ok(()),
+        Err(error) => Err(ConfigError::new(".env", error.to_string())),
     }
 }
 

@@ -223,3 +223,34 @@ async fn two_machines_with_their_own_data_directories_serve_one_site() {
     }
     assert!(same, "both machines publish one checkpoint of one entry");
 }
+
+/// Carrying keys needs neither `SECRET_KEY` nor an upload folder: an
+/// operator's shell on another machine has only the data directory.
+#[tokio::test]
+async fn keys_are_exported_without_secret_key_or_upload_folder() {
+    let db = Database::create(Backend::Sqlite).await.unwrap();
+    drop(db.spawn().await);
+    let cwd = tempfile::tempdir().unwrap();
+    let archive = cwd.path().join("keys.tar");
+    let vars = [
+        ("DATABASE_URL", db.url.clone()),
+        ("DATA_DIR", db.data_dir().display().to_string()),
+    ];
+    let exported = keys(cwd.path(), &["export", archive.to_str().unwrap()], &vars);
+    assert!(
+        exported.status.success(),
+        "{}",
+        String::from_utf8_lossy(&exported.stderr)
+    );
+    assert!(archive.exists());
+    assert!(
+        !cwd.path().join("uploads").exists(),
+        "no upload folder is made"
+    );
+    let listed = securestamp(cwd.path(), &["user", "list"], &[("DATABASE_URL", &db.url)]);
+    assert!(
+        listed.status.success(),
+        "{}",
+        String::from_utf8_lossy(&listed.stderr)
+    );
+}
