@@ -138,14 +138,10 @@ pub async fn confirm(
     account: &str,
     code: &str,
 ) -> Result<Vec<String>, AppError> {
-    let not_setting_up = AppError::Conflict {
-        code: "two_factor_not_setting_up",
-        message: "No authenticator is being set up: set one up first.",
-    };
     let credential = db::two_factor::find(&state.db, user_id)
         .await?
         .filter(|credential| credential.confirmed_at.is_none())
-        .ok_or(not_setting_up)?;
+        .ok_or_else(not_setting_up)?;
     let totp = generator(unseal(state, &credential.sealed_secret)?, account)?;
     let step = match totp.check(&digits(code), unix_now() as u64) {
         Some(step) => step as i64,
@@ -160,13 +156,17 @@ pub async fn confirm(
     let codes: Vec<String> = (0..RECOVERY_CODES).map(|_| recovery_code()).collect();
     let hashes: Vec<String> = codes.iter().map(|code| hash_recovery_code(code)).collect();
     if !db::two_factor::confirm(&state.db, user_id, step, unix_now(), &hashes).await? {
-        return Err(AppError::Conflict {
-            code: "two_factor_not_setting_up",
-            message: "No authenticator is being set up: set one up first.",
-        });
+        return Err(not_setting_up());
     }
     tracing::info!(user_id, "two-factor sign-in turned on");
     Ok(codes)
+}
+
+fn not_setting_up() -> AppError {
+    AppError::Conflict {
+        code: "two_factor_not_setting_up",
+        message: "No authenticator is being set up: set one up first.",
+    }
 }
 
 /// Whether the user signs in with a second factor.

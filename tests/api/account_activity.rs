@@ -9,21 +9,9 @@ use crate::helpers::{Client, on_every_database};
 /// A JSON client that names itself `device` and, when given, says it is
 /// forwarding for `forwarded_for`.
 fn client(base: &str, device: &str, forwarded_for: Option<&str>) -> Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("accept", "application/json".parse().unwrap());
-    headers.insert("user-agent", device.parse().unwrap());
-    if let Some(address) = forwarded_for {
-        headers.insert("x-forwarded-for", address.parse().unwrap());
-    }
-    let http = crate::helpers::http_client_builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .unwrap();
-    let mut client = Client::at(base.to_owned(), true);
-    client.http = http;
-    client
+    let mut headers = vec![("user-agent", device)];
+    headers.extend(forwarded_for.map(|address| ("x-forwarded-for", address)));
+    Client::at_with_headers(base.to_owned(), true, &headers)
 }
 
 async fn sessions(client: &Client) -> Vec<Value> {
@@ -164,9 +152,7 @@ on_every_database! {
         let me = client(&base, "Desk", None);
         let csrf = me.new_account("bruno").await;
         let setup: Value = me.post_json("/settings/two-factor/setup", &csrf, json!({})).await.json().await.unwrap();
-        let secret = totp_rs::Secret::try_from_base32(setup["secret"].as_str().unwrap()).unwrap();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        let code = totp_rs::Builder::new().with_secret(secret.as_bytes().to_vec()).with_account_name("t").build().unwrap().generate(now).to_string();
+        let code = crate::helpers::totp_code(setup["secret"].as_str().unwrap(), crate::helpers::unix_now());
         let confirmed: Value = me.post_json("/settings/two-factor/confirm", &csrf, json!({"code": code})).await.json().await.unwrap();
         let recovery = confirmed["recovery_codes"][0].as_str().unwrap().to_owned();
         let off = me.post_json("/settings/two-factor/disable", &csrf, json!({"password": "long enough", "code": recovery})).await;

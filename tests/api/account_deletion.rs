@@ -33,9 +33,7 @@ on_every_database! {
 
         // Two-factor sign-in on: deleting asks for a code as well.
         let setup: Value = carla.post_json("/settings/two-factor/setup", &csrf, json!({})).await.json().await.unwrap();
-        let secret = totp_rs::Secret::try_from_base32(setup["secret"].as_str().unwrap()).unwrap();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        let code = totp_rs::Builder::new().with_secret(secret.as_bytes().to_vec()).with_account_name("t").build().unwrap().generate(now).to_string();
+        let code = crate::helpers::totp_code(setup["secret"].as_str().unwrap(), crate::helpers::unix_now());
         let confirmed: Value = carla.post_json("/settings/two-factor/confirm", &csrf, json!({"code": code})).await.json().await.unwrap();
         let recovery = confirmed["recovery_codes"][0].as_str().unwrap().to_owned();
 

@@ -25,28 +25,32 @@ pub enum Backend {
 /// Runs each test body once per database: `name::sqlite`, `name::mariadb`, `name::postgres`.
 macro_rules! on_every_database {
     ($(async fn $name:ident($db:ident) $body:block)*) => {
-        $(
-            mod $name {
-                use super::*;
+        $(crate::helpers::on_every_database!(@one $name $db $body {});)*
+    };
+    // One test's module, with `extra` tests beside the three databases'.
+    (@one $name:ident $db:ident $body:block { $($extra:item)* }) => {
+        mod $name {
+            use super::*;
 
-                async fn run($db: crate::helpers::Database) $body
+            async fn run($db: crate::helpers::Database) $body
 
-                #[tokio::test]
-                async fn sqlite() {
-                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await { run(db).await }
-                }
-
-                #[tokio::test]
-                async fn mariadb() {
-                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::MariaDb).await { run(db).await }
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Postgres).await { run(db).await }
-                }
+            #[tokio::test]
+            async fn sqlite() {
+                if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await { run(db).await }
             }
-        )*
+
+            #[tokio::test]
+            async fn mariadb() {
+                if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::MariaDb).await { run(db).await }
+            }
+
+            #[tokio::test]
+            async fn postgres() {
+                if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Postgres).await { run(db).await }
+            }
+
+            $($extra)*
+        }
     };
 }
 pub(crate) use on_every_database;
@@ -55,39 +59,38 @@ pub(crate) use on_every_database;
 /// test bucket (`name::bucket`) instead of on the local disk.
 macro_rules! on_every_storage {
     ($(async fn $name:ident($db:ident) $body:block)*) => {
-        $(
-            mod $name {
-                use super::*;
-
-                async fn run($db: crate::helpers::Database) $body
-
-                #[tokio::test]
-                async fn sqlite() {
-                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await { run(db).await }
-                }
-
-                #[tokio::test]
-                async fn mariadb() {
-                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::MariaDb).await { run(db).await }
-                }
-
-                #[tokio::test]
-                async fn postgres() {
-                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Postgres).await { run(db).await }
-                }
-
-                #[tokio::test]
-                async fn bucket() {
-                    let Some(bucket) = crate::object_storage::TestBucket::create() else { return };
-                    if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await {
-                        run(db.with_bucket(bucket)).await
-                    }
+        $(crate::helpers::on_every_database!(@one $name $db $body {
+            #[tokio::test]
+            async fn bucket() {
+                let Some(bucket) = crate::object_storage::TestBucket::create() else { return };
+                if let Some(db) = crate::helpers::Database::create(crate::helpers::Backend::Sqlite).await {
+                    run(db.with_bucket(bucket)).await
                 }
             }
-        )*
+        });)*
     };
 }
 pub(crate) use on_every_storage;
+
+/// Seconds since the Unix epoch, now.
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The code an authenticator app shows for `secret` (base32) at `time`.
+pub fn totp_code(secret: &str, time: u64) -> String {
+    let secret = totp_rs::Secret::try_from_base32(secret).expect("a base32 secret");
+    totp_rs::Builder::new()
+        .with_secret(secret.as_bytes().to_vec())
+        .with_account_name("test")
+        .build()
+        .expect("an authenticator")
+        .generate(time)
+        .to_string()
+}
 
 /// An HTTP client for the tests. reqwest runs on rustls with the process's
 /// crypto provider (as the server's object storage client does), so one is
@@ -515,6 +518,12 @@ impl Client {
 
     /// A client of the server at `base` (`http://host:port`).
     pub fn at(base: String, json: bool) -> Client {
+        Client::at_with_headers(base, json, &[])
+    }
+
+    /// [`Client::at`], sending `headers` with every request as well (a
+    /// `User-Agent`, an `X-Forwarded-For`).
+    pub fn at_with_headers(base: String, json: bool, extra: &[(&str, &str)]) -> Client {
         let mut headers = HeaderMap::new();
         if json {
             headers.insert(ACCEPT, HeaderValue::from_static("application/json"));
@@ -523,6 +532,11 @@ impl Client {
                 ACCEPT,
                 HeaderValue::from_static("text/html,application/xhtml+xml,*/*;q=0.8"),
             );
+        }
+        for (name, value) in extra {
+            let name =
+                reqwest::header::HeaderName::from_bytes(name.as_bytes()).expect("a header name");
+            headers.insert(name, HeaderValue::from_str(value).expect("a header value"));
         }
         let http = crate::helpers::http_client_builder()
             .cookie_store(true)

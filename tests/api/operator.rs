@@ -124,9 +124,7 @@ on_every_database! {
 
         // A lost phone: the operator turns two-factor sign-in off.
         let setup: Value = again.post_json("/settings/two-factor/setup", &csrf, json!({})).await.json().await.unwrap();
-        let secret = totp_rs::Secret::try_from_base32(setup["secret"].as_str().unwrap()).unwrap();
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
-        let code = totp_rs::Builder::new().with_secret(secret.as_bytes().to_vec()).with_account_name("t").build().unwrap().generate(now).to_string();
+        let code = crate::helpers::totp_code(setup["secret"].as_str().unwrap(), crate::helpers::unix_now());
         assert_eq!(again.post_json("/settings/two-factor/confirm", &csrf, json!({"code": code})).await.status(), StatusCode::OK);
         assert!(user_command(&db, &["list"]).lines().any(|l| l.contains("\tiris\t") && l.contains("\ton\t")));
         user_command(&db, &["reset-2fa", "iris"]);

@@ -11,17 +11,7 @@ use crate::helpers::{Client, on_every_database};
 /// A JSON client with a cookie jar, coming (through the loopback proxy the
 /// server trusts by default) from `address`.
 fn from(base: &str, address: &str) -> Client {
-    let mut headers = reqwest::header::HeaderMap::new();
-    headers.insert("accept", "application/json".parse().unwrap());
-    headers.insert("x-forwarded-for", address.parse().unwrap());
-    let mut client = Client::at(base.to_owned(), true);
-    client.http = crate::helpers::http_client_builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .default_headers(headers)
-        .build()
-        .unwrap();
-    client
+    Client::at_with_headers(base.to_owned(), true, &[("x-forwarded-for", address)])
 }
 
 async fn sign_in(client: &Client, name: &str, password: &str) -> reqwest::Response {
@@ -111,7 +101,7 @@ on_every_database! {
         let id = owner.get("/settings/account").await.json::<Value>().await.unwrap()["user"]["id"].as_i64().unwrap();
         // Thirty failures today already (as if three lockouts had passed).
         let bucket = hex::encode(Sha256::digest(format!("sign-in-failures-daily\0account:{id}")));
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        let now = crate::helpers::unix_now() as i64;
         let day = now - now.rem_euclid(86_400);
         db.execute(&format!("INSERT INTO rate_limits (bucket, window_start, hits) VALUES ('{bucket}', {day}, 30)")).await;
         let stranger = from(&base, "203.0.113.31");

@@ -7,24 +7,7 @@ use serde_json::Value;
 
 use crate::helpers::{Client, csrf_in, location, on_every_database};
 
-/// What an authenticator app shows for `secret` (base32) at `time`.
-fn code_at(secret: &str, time: u64) -> String {
-    let secret = totp_rs::Secret::try_from_base32(secret).expect("a base32 secret");
-    totp_rs::Builder::new()
-        .with_secret(secret.as_bytes().to_vec())
-        .with_account_name("test")
-        .build()
-        .expect("an authenticator")
-        .generate(time)
-        .to_string()
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+use crate::helpers::{totp_code as code_at, unix_now as now};
 
 /// Six digits that are none of the codes the server would accept now.
 fn wrong_code(secret: &str) -> String {
