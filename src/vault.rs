@@ -22,6 +22,7 @@ use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 use crate::db;
 use crate::db::files::{File, NewFile};
 use crate::domain::{ContentHash, FileId, FileName};
+use crate::proofs::tlog::{Hash, leaf_hash};
 use crate::storage::{self, StagedFile, Storage};
 
 #[derive(Debug, thiserror::Error)]
@@ -116,13 +117,13 @@ pub async fn store(
     quota: Option<u64>,
     key: Option<&UploadKey>,
 ) -> Result<Vec<File>, VaultError> {
-    let (records, staged): (Vec<FileRecord>, Vec<StagedFile>) = uploads
+    let (mut records, staged): (Vec<FileRecord>, Vec<StagedFile>) = uploads
         .into_iter()
         .map(|upload| (upload.record, upload.staged))
         .unzip();
     let mut staged = staged;
-    // Callers with many files have synced most of them in groups already.
-    storage::sync_staged(staged.iter_mut()).await?;
+    // Callers with many files have waited for most of them already.
+    storage::settle_all(staged.iter_mut()).await?;
     let contents: Vec<(ContentHash, u64)> =
         staged.iter().map(|s| (s.hash.clone(), s.size)).collect();
     // Each distinct content once, in hash order, with how many files use it.
@@ -147,24 +148,34 @@ pub async fn store(
             }
         }
         place_contents(&txn, storage, staged, &uses, &mut placed).await?;
-        let mut rows = Vec::with_capacity(records.len());
-        for (record, (hash, size)) in records.into_iter().zip(&contents) {
-            let leaf = crate::proofs::tlog::leaf_hash(&record.log_entry);
-            let log_entry_id = db::log::insert_entry(&txn, &leaf, &record.log_entry).await?;
-            let new = NewFile {
-                user_id,
-                name: &record.name,
-                hash,
-                size: *size as i64,
-                content_type: &record.content_type,
-                file_path: storage::relative_path(hash),
-                uploaded_at,
-                timestamp_reply: record.timestamp_reply,
-                openpgp_signature: record.openpgp_signature,
-                log_entry_id,
-            };
-            rows.push(db::files::insert(&txn, new).await?);
-        }
+        let entries: Vec<(Hash, &[u8])> = records
+            .iter()
+            .map(|record| (leaf_hash(&record.log_entry), record.log_entry.as_slice()))
+            .collect();
+        let entry_ids = db::log::insert_entries_returning_ids(&txn, &entries).await?;
+        let new = records
+            .iter_mut()
+            .zip(&contents)
+            .zip(entry_ids)
+            .map(|((record, (hash, size)), log_entry_id)| {
+                let timestamp_reply = std::mem::take(&mut record.timestamp_reply);
+                let openpgp_signature = std::mem::take(&mut record.openpgp_signature);
+                let record: &FileRecord = record;
+                NewFile {
+                    user_id,
+                    name: &record.name,
+                    hash,
+                    size: *size as i64,
+                    content_type: &record.content_type,
+                    file_path: storage::relative_path(hash),
+                    uploaded_at,
+                    timestamp_reply,
+                    openpgp_signature,
+                    log_entry_id,
+                }
+            })
+            .collect();
+        let rows = db::files::insert_all(&txn, new).await?;
         if let Some(key) = key {
             let ids: Vec<i32> = rows.iter().map(|file| file.id).collect();
             let now = crate::time::unix_now();
@@ -202,9 +213,18 @@ async fn place_contents(
     uses: &BTreeMap<&ContentHash, (u64, u32)>,
     placed: &mut Vec<ContentHash>,
 ) -> Result<(), VaultError> {
-    let claims: Vec<(&ContentHash, u64)> = uses
+    // A small content is stored in its row, here; the others are moved.
+    let inline: BTreeMap<&ContentHash, &[u8]> = staged
         .iter()
-        .map(|(hash, (size, _))| (*hash, *size))
+        .filter_map(|file| Some((&file.hash, file.inline_content()?)))
+        .collect();
+    let claims: Vec<db::blobs::Claim> = uses
+        .iter()
+        .map(|(hash, (size, _))| db::blobs::Claim {
+            hash,
+            size: *size,
+            content: inline.get(hash).copied(),
+        })
         .collect();
     db::blobs::claim_all(txn, &claims).await?;
     // Every content's row is locked now: move them all, then sync their
@@ -243,14 +263,14 @@ pub async fn adopt(
     uploaded_at: chrono::NaiveDateTime,
 ) -> Result<bool, VaultError> {
     let Upload { record, mut staged } = upload;
-    storage::sync_staged([&mut staged]).await?;
+    staged.settle().await?;
     let (hash, size) = (staged.hash.clone(), staged.size);
     let txn = db.begin().await?;
     let mut placed = Vec::new();
     let outcome = async {
         let uses = BTreeMap::from([(&hash, (size, 1))]);
         place_contents(&txn, storage, vec![staged], &uses, &mut placed).await?;
-        let leaf = crate::proofs::tlog::leaf_hash(&record.log_entry);
+        let leaf = leaf_hash(&record.log_entry);
         let log_entry_id = db::log::insert_entry(&txn, &leaf, &record.log_entry).await?;
         let new = NewFile {
             user_id: legacy.user_id,

@@ -100,6 +100,48 @@ pub async fn adopt(
 }
 
 pub async fn insert(conn: &impl ConnectionTrait, new: NewFile<'_>) -> Result<File, DbErr> {
+    active_model(new).insert(conn).await
+}
+
+/// Inserts every row and returns them, in the same order: in as few
+/// statements as the parameter limits allow where the database can return
+/// what it inserted, one (and a read back) each on MySQL.
+pub async fn insert_all(
+    conn: &impl ConnectionTrait,
+    new: Vec<NewFile<'_>>,
+) -> Result<Vec<File>, DbErr> {
+    if !conn.support_returning() {
+        let mut rows = Vec::with_capacity(new.len());
+        for new in new {
+            rows.push(insert(conn, new).await?);
+        }
+        return Ok(rows);
+    }
+    // Each new row has its own log entry, which matches it to its place.
+    let order: Vec<i64> = new.iter().map(|new| new.log_entry_id).collect();
+    let mut rows = Vec::with_capacity(new.len());
+    let mut new = new.into_iter().peekable();
+    while new.peek().is_some() {
+        // Each row binds 13 values; this stays within every database's limit.
+        let chunk: Vec<files::ActiveModel> =
+            new.by_ref().take(super::CHUNK).map(active_model).collect();
+        rows.extend(Files::insert_many(chunk).exec_with_returning(conn).await?);
+    }
+    let mut by_entry: std::collections::HashMap<Option<i64>, File> = rows
+        .into_iter()
+        .map(|row| (row.log_entry_id, row))
+        .collect();
+    order
+        .into_iter()
+        .map(|entry| {
+            by_entry
+                .remove(&Some(entry))
+                .ok_or_else(|| DbErr::Custom("an inserted file was not returned".into()))
+        })
+        .collect()
+}
+
+fn active_model(new: NewFile<'_>) -> files::ActiveModel {
     files::ActiveModel {
         id: NotSet,
         filename: Set(new.hash.as_str().to_owned()),
@@ -116,8 +158,6 @@ pub async fn insert(conn: &impl ConnectionTrait, new: NewFile<'_>) -> Result<Fil
         imported: Set(false),
         legacy_uploaded_at: Set(None),
     }
-    .insert(conn)
-    .await
 }
 
 /// The owner's files. Rows without a hash or proofs (the original

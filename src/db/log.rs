@@ -46,6 +46,47 @@ pub async fn insert_entry(
     i64::try_from(done.last_insert_id()).map_err(|e| DbErr::Custom(e.to_string()))
 }
 
+/// Records `entries` and returns their ids, in the same order: in as few
+/// statements as the parameter limits allow where the database can return
+/// what it inserted, one statement each on MySQL.
+pub async fn insert_entries_returning_ids(
+    conn: &impl ConnectionTrait,
+    entries: &[(Hash, &[u8])],
+) -> Result<Vec<i64>, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut ids = Vec::with_capacity(entries.len());
+    if !backend.support_returning() {
+        for (leaf, body) in entries {
+            ids.push(insert_entry(conn, leaf, body).await?);
+        }
+        return Ok(ids);
+    }
+    for chunk in entries.chunks(CHUNK) {
+        let insert = insert_statement(backend, chunk, " RETURNING id, leaf_hash");
+        // Rows come back in no promised order: each is matched by its leaf
+        // hash (identical entries are interchangeable), lowest id first.
+        let mut by_leaf: HashMap<Hash, std::collections::VecDeque<i64>> = HashMap::new();
+        let mut rows: Vec<(i64, Hash)> = conn
+            .query_all_raw(insert)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("", "id")?, hash_of(row, "leaf_hash")?)))
+            .collect::<Result<_, DbErr>>()?;
+        rows.sort_unstable();
+        for (id, leaf) in rows {
+            by_leaf.entry(leaf).or_default().push_back(id);
+        }
+        for (leaf, _) in chunk {
+            let id = by_leaf
+                .get_mut(leaf)
+                .and_then(|ids| ids.pop_front())
+                .ok_or_else(|| DbErr::Custom("an inserted log entry was not returned".into()))?;
+            ids.push(id);
+        }
+    }
+    Ok(ids)
+}
+
 /// Records many entries in as few statements as the parameter limits allow.
 pub async fn insert_entries(
     conn: &impl ConnectionTrait,
@@ -53,16 +94,26 @@ pub async fn insert_entries(
 ) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     for chunk in entries.chunks(CHUNK) {
-        let sql = format!(
-            "INSERT INTO log_entries (leaf_hash, body) VALUES {}",
-            vec!["(?, ?)"; chunk.len()].join(", ")
-        );
-        let values = chunk
-            .iter()
-            .flat_map(|(hash, body)| [hash.to_vec().into(), body.clone().into()]);
-        conn.execute_raw(raw(backend, &sql, values)).await?;
+        conn.execute_raw(insert_statement(backend, chunk, ""))
+            .await?;
     }
     Ok(())
+}
+
+/// One multi-row `INSERT` of `entries`, followed by `tail`.
+fn insert_statement(
+    backend: DbBackend,
+    entries: &[(Hash, impl AsRef<[u8]>)],
+    tail: &str,
+) -> sea_orm::Statement {
+    let sql = format!(
+        "INSERT INTO log_entries (leaf_hash, body) VALUES {}{tail}",
+        vec!["(?, ?)"; entries.len()].join(", ")
+    );
+    let values = entries
+        .iter()
+        .flat_map(|(hash, body)| [hash.to_vec().into(), body.as_ref().to_vec().into()]);
+    raw(backend, &sql, values)
 }
 
 /// Whether a sequencer has anything to do: entries wait, or there is no checkpoint yet.
@@ -151,17 +202,32 @@ pub async fn place(conn: &impl ConnectionTrait, placed: &[Placed]) -> Result<(),
     }
     let placed: Vec<(i64, u64)> = placed.iter().map(|p| (p.id, p.index)).collect();
     for chunk in placed.chunks(CHUNK) {
-        let cases = " WHEN ? THEN ?".repeat(chunk.len());
-        let ids = vec!["?"; chunk.len()].join(", ");
-        let sql = format!(
-            "UPDATE log_entries SET leaf_index = CASE id{cases} END \
-             WHERE id IN ({ids})"
-        );
-        let values: Vec<Value> = chunk
+        let pairs = chunk
             .iter()
-            .flat_map(|&(id, index)| [id.into(), (index as i64).into()])
-            .chain(chunk.iter().map(|&(id, _)| id.into()))
-            .collect();
+            .flat_map(|&(id, index)| [Value::from(id), (index as i64).into()]);
+        let (sql, values): (String, Vec<Value>) = match backend {
+            // MySQL and MariaDB share no way to join a list of values: a
+            // CASE, tried arm by arm for every row.
+            DbBackend::MySql => (
+                format!(
+                    "UPDATE log_entries SET leaf_index = CASE id{} END WHERE id IN ({})",
+                    " WHEN ? THEN ?".repeat(chunk.len()),
+                    vec!["?"; chunk.len()].join(", ")
+                ),
+                pairs
+                    .chain(chunk.iter().map(|&(id, _)| id.into()))
+                    .collect(),
+            ),
+            // A join with the pairs: each row finds its index by key.
+            _ => (
+                format!(
+                    "UPDATE log_entries SET leaf_index = pairs.column2 \
+                     FROM (VALUES {}) AS pairs WHERE log_entries.id = pairs.column1",
+                    vec!["(?, ?)"; chunk.len()].join(", ")
+                ),
+                pairs.collect(),
+            ),
+        };
         let done = conn.execute_raw(raw(backend, &sql, values)).await?;
         if done.rows_affected() != chunk.len() as u64 {
             return Err(DbErr::Custom("an entry to place has gone".into()));

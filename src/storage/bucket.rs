@@ -465,6 +465,15 @@ impl Staging {
         Ok(())
     }
 
+    /// The whole content, when no part of it has been sent: nothing is in
+    /// the bucket to remove.
+    pub fn take_small(&mut self) -> Option<Vec<u8>> {
+        match self.upload {
+            None => Some(std::mem::take(&mut self.head).to_vec()),
+            Some(_) => None,
+        }
+    }
+
     /// Sends what is left: a small file is kept aside on the local disk
     /// until it is placed; a multipart upload sends its last part and is
     /// completed, a staged object from then on.

@@ -7,9 +7,10 @@
 //! fits is written with one call when it ends, a larger one streams to its
 //! staging file through that buffer, and asks the disk every
 //! [`WRITEBACK_EVERY`] to start writing, so that the final sync has little
-//! left. Durability is grouped: the caller syncs many staged files at once
-//! ([`super::sync_staged`]: the filesystem commits their journal entries
-//! together), and [`Placing`] renames contents into `objects/` (same
+//! left. Durability is grouped: each file is written and synced on the
+//! blocking pool as soon as its upload ends ([`Staging::finish`]), so the
+//! files of a request are synced at once and the filesystem commits their
+//! journal entries together; [`Placing`] renames contents into `objects/` (same
 //! filesystem, so each rename is atomic) and then syncs each folder it
 //! touched once. A [`Staged`] file that is dropped without being placed
 //! deletes itself, so an aborted request leaves no bytes behind.
@@ -90,8 +91,7 @@ impl Disk {
     pub async fn spill(&self, bytes: Vec<u8>) -> io::Result<Staged> {
         let (_, guard) = create(self.staging_path(), bytes, Arc::clone(&self.live)).await?;
         Ok(Staged {
-            unsynced: None,
-            guard,
+            state: State::Durable(guard),
         })
     }
 
@@ -222,18 +222,25 @@ async fn create(
     bytes: Vec<u8>,
     live: Live,
 ) -> io::Result<(std::fs::File, TempPath)> {
-    tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(crate::owner_only::FILE_MODE)
-            .open(&path)?;
-        let guard = TempPath::new(path, live);
-        file.write_all(&bytes)?;
-        Ok((file, guard))
-    })
-    .await
-    .map_err(io::Error::other)?
+    tokio::task::spawn_blocking(move || create_blocking(path, bytes, live))
+        .await
+        .map_err(io::Error::other)?
+}
+
+/// [`create`], on the calling thread.
+fn create_blocking(
+    path: PathBuf,
+    bytes: Vec<u8>,
+    live: Live,
+) -> io::Result<(std::fs::File, TempPath)> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(crate::owner_only::FILE_MODE)
+        .open(&path)?;
+    let guard = TempPath::new(path, live);
+    file.write_all(&bytes)?;
+    Ok((file, guard))
 }
 
 impl Staging {
@@ -281,50 +288,94 @@ impl Staging {
         }
     }
 
-    /// Writes what is left: a file that fit in the buffer, with one call.
-    /// The bytes are then the kernel's, not yet durable: [`super::sync_staged`]
-    /// makes them so.
+    /// The whole content, when it has stayed in the buffer: nothing of it
+    /// was written out, and nothing is left to remove.
+    pub fn take_small(&mut self) -> Option<Vec<u8>> {
+        match self.stream {
+            None => Some(std::mem::take(&mut self.head)),
+            Some(_) => None,
+        }
+    }
+
+    /// Ends the upload and starts making it durable in the background: a
+    /// file that fit in the buffer is written with one call and synced, a
+    /// larger one flushed and synced, on the blocking pool while the caller
+    /// goes on ([`Staged::settle`] waits for it). So the files of one
+    /// request reach the disk together, and the disk commits them together.
     pub async fn finish(mut self) -> io::Result<Staged> {
-        let (file, guard) = match self.stream.take() {
+        let settling = match self.stream.take() {
             Some(mut stream) => {
                 stream.file.flush().await?;
                 self.settle_writeback().await?;
-                (stream.sync, stream.guard)
+                let Stream { sync, guard, .. } = stream;
+                tokio::task::spawn_blocking(move || {
+                    sync.sync_data()?;
+                    Ok(guard)
+                })
             }
             None => {
-                let head = std::mem::take(&mut self.head);
+                let (path, bytes) = (
+                    std::mem::take(&mut self.path),
+                    std::mem::take(&mut self.head),
+                );
                 let live = Arc::clone(&self.live);
-                let (file, guard) = create(std::mem::take(&mut self.path), head, live).await?;
-                (Arc::new(file), guard)
+                tokio::task::spawn_blocking(move || {
+                    let (file, guard) = create_blocking(path, bytes, live)?;
+                    file.sync_data()?;
+                    Ok(guard)
+                })
             }
         };
         Ok(Staged {
-            unsynced: Some(file),
-            guard,
+            state: State::Settling(settling),
         })
     }
 }
 
 /// A received upload's staging file, waiting to be placed.
 pub struct Staged {
-    /// Its open file until it has been made durable.
-    unsynced: Option<Arc<std::fs::File>>,
-    guard: TempPath,
+    state: State,
+}
+
+enum State {
+    /// Being written or synced on the blocking pool. Its guard comes back
+    /// once the file is durable; should the request be dropped first, the
+    /// pool drops the guard when the task ends, which deletes the file.
+    Settling(JoinHandle<io::Result<TempPath>>),
+    /// On the disk, durable (or a copy that needs no sync).
+    Durable(TempPath),
+    /// Its settling failed: nothing is left of it.
+    Failed,
 }
 
 impl Staged {
     pub fn is_durable(&self) -> bool {
-        self.unsynced.is_none()
+        matches!(self.state, State::Durable(_))
     }
 
-    /// Its open file, for a sync, if it has not been synced.
-    pub fn take_unsynced(&mut self) -> Option<Arc<std::fs::File>> {
-        self.unsynced.take()
+    /// Waits until the file is durable; its error, if it could not be made so.
+    pub async fn settle(&mut self) -> io::Result<()> {
+        if let State::Settling(task) = &mut self.state {
+            match task.await.map_err(io::Error::other).and_then(|done| done) {
+                Ok(guard) => self.state = State::Durable(guard),
+                Err(error) => {
+                    self.state = State::Failed;
+                    return Err(error);
+                }
+            }
+        }
+        match self.state {
+            State::Failed => Err(io::Error::other("the staged file could not be written")),
+            _ => Ok(()),
+        }
     }
 
-    /// Where it lies in the staging folder.
+    /// Where it lies in the staging folder, once settled.
     pub fn path(&self) -> &Path {
-        self.guard.path()
+        match &self.state {
+            State::Durable(guard) => guard.path(),
+            _ => panic!("a staged file has a path once settled"),
+        }
     }
 }
 
@@ -336,7 +387,7 @@ pub struct Placing<'a> {
 }
 
 impl Placing<'_> {
-    /// Moves durable staged files to their object paths, with one hop to
+    /// Moves settled staged files to their object paths, with one hop to
     /// the blocking pool for all of them. A content whose object already
     /// exists is not moved (its staged copy is deleted). Stops at the first
     /// error; what was moved until then is in [`super::Moved::placed`] either way.
@@ -353,8 +404,8 @@ impl Placing<'_> {
         }
         let moving = tokio::task::spawn_blocking(move || {
             let mut placed = Vec::new();
-            for ((hash, mut file), target) in files.into_iter().zip(targets) {
-                match move_into_place(&mut file, &target) {
+            for ((hash, file), target) in files.into_iter().zip(targets) {
+                match move_into_place(file, &target) {
                     Ok(true) => placed.push(hash),
                     Ok(false) => {}
                     Err(error) => {
@@ -388,19 +439,25 @@ impl Placing<'_> {
 
 /// Renames one staged file to `target`, unless an object is there already;
 /// `true` if it moved. Blocking.
-fn move_into_place(file: &mut Staged, target: &Path) -> io::Result<bool> {
-    if let Some(handle) = file.unsynced.take() {
-        handle.sync_data()?;
-    }
+fn move_into_place(file: Staged, target: &Path) -> io::Result<bool> {
+    let State::Durable(mut guard) = file.state else {
+        return Err(io::Error::other("a staged file is placed once durable"));
+    };
     if target.try_exists()? {
         return Ok(false);
     }
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(crate::owner_only::FOLDER_MODE)
-        .create(target.parent().expect("object paths have a parent"))?;
-    std::fs::rename(file.guard.path(), target)?;
-    file.guard.forget();
+    // The folder is made the first time one of its contents arrives.
+    if let Err(error) = std::fs::rename(guard.path(), target) {
+        if error.kind() != io::ErrorKind::NotFound {
+            return Err(error);
+        }
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(crate::owner_only::FOLDER_MODE)
+            .create(target.parent().expect("object paths have a parent"))?;
+        std::fs::rename(guard.path(), target)?;
+    }
+    guard.forget();
     Ok(true)
 }
 
@@ -451,7 +508,7 @@ impl Drop for TempPath {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{StagedFile, Storage, sync_staged};
+    use crate::storage::{StagedFile, Storage, settle_all};
 
     async fn open(root: &Path) -> (Storage, Disk) {
         let disk = Disk::open(root).await.unwrap();
@@ -459,9 +516,11 @@ mod tests {
     }
 
     async fn staged(storage: &Storage, bytes: &[u8]) -> StagedFile {
-        let mut staging = storage.stage();
+        let mut staging = storage.stage().bound_for_storage();
         staging.write(bytes).await.unwrap();
-        staging.finish().await.unwrap()
+        let mut file = staging.finish().await.unwrap();
+        file.settle().await.unwrap();
+        file
     }
 
     async fn place(storage: &Storage, file: StagedFile) -> bool {
@@ -519,7 +578,8 @@ mod tests {
         began.dedup();
         // The first starts on time; a later one waits for the one before.
         assert_eq!(began[..2], [0, WRITEBACK_EVERY], "{began:?}");
-        let staged = staging.finish().await.unwrap();
+        let mut staged = staging.finish().await.unwrap();
+        staged.settle().await.unwrap();
         let written = std::fs::read(staged.path()).unwrap();
         assert_eq!(written.len(), blocks * WRITE_BUFFER);
         assert!(written.chunks(WRITE_BUFFER).all(|chunk| chunk == block));
@@ -529,7 +589,7 @@ mod tests {
     async fn staged_files_of_dead_processes_are_swept_but_live_ones_kept() {
         let dir = tempfile::tempdir().unwrap();
         let (storage, _) = open(dir.path()).await;
-        let mut live = storage.stage();
+        let mut live = storage.stage().bound_for_storage();
         live.write(b"in progress").await.unwrap();
         let dead = dir.path().join("staging/dead.part");
         std::fs::write(&dead, b"left by a crash").unwrap();
@@ -599,14 +659,30 @@ mod tests {
     async fn abandoned_uploads_leave_nothing_behind() {
         let dir = tempfile::tempdir().unwrap();
         let (storage, _) = open(dir.path()).await;
-        let mut staging = storage.stage();
+        let mut staging = storage.stage().bound_for_storage();
         staging.write(b"half").await.unwrap();
         drop(staging);
         drop(staged(&storage, b"whole").await);
         assert!(staging_is_empty(dir.path()));
 
+        // Abandoned while being written and synced in the background: the
+        // file goes when its task ends.
+        for bytes in [b"small".to_vec(), vec![9; WRITE_BUFFER + 10]] {
+            let mut staging = storage.stage().bound_for_storage();
+            staging.write(&bytes).await.unwrap();
+            drop(staging.finish().await.unwrap());
+            let deadline = std::time::Instant::now() + Duration::from_secs(10);
+            while !staging_is_empty(dir.path()) {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "the abandoned file stayed"
+                );
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        }
+
         // Abandoned after outgrowing the buffer, with a staging file on disk.
-        let mut staging = storage.stage();
+        let mut staging = storage.stage().bound_for_storage();
         staging.write(&vec![7; WRITE_BUFFER + 10]).await.unwrap();
         assert!(!staging_is_empty(dir.path()), "the file was made");
         drop(staging);
@@ -621,15 +697,14 @@ mod tests {
         for n in 0..40u32 {
             files.push(staged(&storage, &n.to_be_bytes()).await);
         }
-        assert!(files.iter().all(|f| !f.is_durable()));
-        sync_staged(files.iter_mut()).await.unwrap();
+        settle_all(files.iter_mut()).await.unwrap();
         assert!(files.iter().all(StagedFile::is_durable));
         let hashes: Vec<ContentHash> = files.iter().map(|f| f.hash.clone()).collect();
         let files = files
             .into_iter()
             .map(|file| match file.staged {
                 crate::storage::Staged::Disk(staged) => (file.hash, staged),
-                crate::storage::Staged::Bucket(_) => unreachable!(),
+                _ => unreachable!("staged on the disk"),
             })
             .collect();
         let mut placing = disk.placing();

@@ -54,7 +54,7 @@ on_every_database! {
         assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
 
         // Its own content left storage; the one dario stored too stayed.
-        assert_eq!(app.stored_files("objects").len(), 1);
+        assert_eq!(app.stored_contents(&db).await, 1);
         let listed: Value = dario.get("/files").await.json().await.unwrap();
         let copy = listed["files"][0]["id"].as_i64().unwrap();
         let download = dario.get(&format!("/files/{copy}/download")).await;

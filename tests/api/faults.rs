@@ -111,8 +111,13 @@ async fn fill_up(small: OnSmallDisk) {
 
     let mut acknowledged = Vec::new();
     let mut refused = 0;
+    // Contents too large to be kept in the database when storage is what fills.
+    let padding = match small {
+        OnSmallDisk::Contents => 160 * 1024,
+        _ => 16 * 1024,
+    };
     for i in 0..400 {
-        let body = format!("file {i}\n{}", "x".repeat(16 * 1024));
+        let body = format!("file {i}\n{}", "x".repeat(padding));
         let response = script
             .upload(&csrf, &[(&format!("f{i}.txt"), body.as_bytes())])
             .await;

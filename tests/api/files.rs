@@ -140,7 +140,7 @@ on_every_storage! {
         let (bob, bob_csrf) = app.signed_in_script("walt").await;
         let a: Value = alice.upload(&alice_csrf, &[("same.pdf", PDF)]).await.json().await.unwrap();
         let b: Value = bob.upload(&bob_csrf, &[("copy.pdf", PDF), ("again.pdf", PDF)]).await.json().await.unwrap();
-        assert_eq!(app.stored_files("objects").len(), 1, "identical content is stored once");
+        assert_eq!(app.stored_contents(&db).await, 1, "identical content is stored once");
 
         let a_id = a["files"][0]["id"].as_i64().unwrap();
         let deleted = alice.http.delete(alice.url(&format!("/files/{a_id}"))).header("x-csrf-token", &alice_csrf).send().await.unwrap();
@@ -155,7 +155,7 @@ on_every_storage! {
             let gone = bob.http.delete(bob.url(&format!("/files/{id}"))).header("x-csrf-token", &bob_csrf).send().await.unwrap();
             assert_eq!(gone.status(), StatusCode::NO_CONTENT);
         }
-        assert!(app.stored_files("objects").is_empty(), "the last owner's delete frees the content");
+        assert_eq!(app.stored_contents(&db).await, 0, "the last owner's delete frees the content");
         assert_eq!(db.count("blobs").await, 0);
     }
 
@@ -265,13 +265,15 @@ on_every_storage! {
         let app = db.spawn().await;
         let (script, csrf) = app.signed_in_script("ada").await;
         let long = format!("{}.txt", "n".repeat(300));
+        // Too large to be kept in the database: the content goes to storage.
+        let content = vec![b'x'; 200 * 1024];
         for (sent, kept) in [
             ("../../etc/passwd.txt", "passwd.txt"),
             ("C:\\Windows\\CON.txt", "CON.txt"),
             ("tab\tname.txt", "tabname.txt"),
             ("right\u{202E}txt.exe.txt", "righttxt.exe.txt"),
         ] {
-            let response = script.upload(&csrf, &[(sent, b"x")]).await;
+            let response = script.upload(&csrf, &[(sent, &content)]).await;
             assert_eq!(response.status(), StatusCode::CREATED, "{sent:?}");
             let body: Value = response.json().await.unwrap();
             assert_eq!(body["files"][0]["original_filename"], kept);
@@ -285,7 +287,9 @@ on_every_storage! {
         let response = script.upload(&csrf, &[(&long, b"x")]).await;
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["files"][0]["original_filename"].as_str().unwrap().chars().count(), 200);
-        for path in app.stored_files("objects") {
+        let objects = app.stored_files("objects");
+        assert_eq!(objects.len(), 1, "{objects:?}");
+        for path in objects {
             assert!(path.starts_with(app.uploads().join("objects")), "{path:?}");
         }
     }
@@ -318,12 +322,19 @@ async fn a_client_that_disconnects_mid_batch_of_small_files_leaves_nothing() {
     };
     let app = db.spawn().await;
     let mut stream = upload_by_hand(&app, "cid").await;
-    // 150 whole files, enough for groups of them to have been synced, then half of one more.
-    for n in 0..150 {
+    // Whole files too large to be kept in the database and small enough to
+    // be written in one call, staged and synced in the background, then half
+    // of one more; and small ones, kept in memory for the database.
+    for n in 0..40 {
         let part = format!(
-            "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"f{n}.txt\"\r\n\r\nfile number {n}\r\n"
+            "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"f{n}.txt\"\r\n\r\nfile number {n}\n{}\r\n",
+            "x".repeat(150 * 1024)
         );
         stream.write_all(part.as_bytes()).await.unwrap();
+        let small = format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"s{n}.txt\"\r\n\r\nsmall {n}\r\n"
+        );
+        stream.write_all(small.as_bytes()).await.unwrap();
     }
     let last =
         "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"last.txt\"\r\n\r\nhal";
@@ -425,7 +436,7 @@ on_every_database! {
         let removed = securestamp::vault::collect_orphans(&conn, &storage, std::time::Duration::ZERO).await.unwrap();
         assert_eq!(removed, 1);
         assert!(!path.exists());
-        assert_eq!(app.stored_files("objects").len(), 1, "the file in use keeps its content");
+        assert_eq!(app.stored_contents(&db).await, 1, "the file in use keeps its content");
         let listed: Value = script.get("/files").await.json().await.unwrap();
         let url = listed["files"][0]["links"]["content"].as_str().unwrap().to_owned();
         assert_eq!(script.get(&url).await.bytes().await.unwrap(), PDF);
@@ -507,7 +518,7 @@ on_every_database! {
         statuses.sort();
         assert_eq!(statuses, [StatusCode::CREATED, StatusCode::INSUFFICIENT_STORAGE]);
         assert_eq!(db.count("files").await, 1);
-        assert_eq!(app.stored_files("objects").len(), 1, "the refused upload's content was removed");
+        assert_eq!(app.stored_contents(&db).await, 1, "the refused upload's content was removed");
         assert!(app.stored_files("staging").is_empty());
     }
 }
@@ -629,4 +640,53 @@ async fn deleting_a_file_or_revoking_a_token_asks_first() {
         .await;
     assert_eq!(revoked.status(), StatusCode::SEE_OTHER);
     assert_eq!(db.count("api_tokens").await, 0);
+}
+
+on_every_database! {
+    async fn small_contents_are_kept_in_the_database_and_served_like_any_other(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("ines").await;
+        let small: Vec<u8> = (0..9000).flat_map(|i| format!("line {i:05}\n").into_bytes()).collect();
+        let other = b"another small content\n".to_vec();
+        let uploaded = script.upload(&csrf, &[("a.txt", &small), ("b.txt", &small), ("c.txt", &other)]).await;
+        assert_eq!(uploaded.status(), StatusCode::CREATED);
+        let body: Value = uploaded.json().await.unwrap();
+        let ids: Vec<i64> = body["files"].as_array().unwrap().iter().map(|f| f["id"].as_i64().unwrap()).collect();
+        assert!(app.stored_files("objects").is_empty() && app.stored_files("staging").is_empty());
+        assert_eq!(db.count_where("blobs", "content IS NOT NULL").await, 2, "each content once");
+
+        let download = |id: i64| script.url(&format!("/files/{id}/download"));
+        let whole = script.get(&format!("/files/{}/download", ids[0])).await;
+        assert_eq!(whole.status(), StatusCode::OK);
+        assert_eq!(whole.headers()["etag"], format!("\"{}\"", sha256(&small)).as_str());
+        assert!(whole.bytes().await.unwrap() == small);
+        let ranged = script.http.get(download(ids[1])).header("range", "bytes=11-21").send().await.unwrap();
+        assert_eq!(ranged.status(), StatusCode::PARTIAL_CONTENT);
+        assert_eq!(ranged.headers()["content-range"], format!("bytes 11-21/{}", small.len()).as_str());
+        assert_eq!(ranged.bytes().await.unwrap(), small[11..22]);
+        let tail = script.http.get(download(ids[1])).header("range", "bytes=-5").send().await.unwrap();
+        assert_eq!(tail.bytes().await.unwrap(), small[small.len() - 5..]);
+        let beyond = script.http.get(download(ids[1])).header("range", format!("bytes={}-", small.len())).send().await.unwrap();
+        assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+        assert_eq!(beyond.headers()["content-range"], format!("bytes */{}", small.len()).as_str());
+        let head = script.http.head(download(ids[2])).send().await.unwrap();
+        assert_eq!(head.headers()["content-length"], other.len().to_string().as_str());
+        assert!(head.bytes().await.unwrap().is_empty());
+
+        // The content goes with the last file that uses it.
+        let delete = |id: i64| script.http.delete(script.url(&format!("/files/{id}"))).header("x-csrf-token", &csrf).send();
+        assert_eq!(delete(ids[0]).await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(db.count("blobs").await, 2);
+        assert!(script.get(&format!("/files/{}/download", ids[1])).await.bytes().await.unwrap() == small);
+        assert_eq!(delete(ids[1]).await.unwrap().status(), StatusCode::NO_CONTENT);
+        assert_eq!(db.count("blobs").await, 1);
+
+        // A row whose clean-up was cut short, its bytes gone: the next upload
+        // of that content gives them back.
+        let hash = sha256(&small);
+        db.execute(&format!("INSERT INTO blobs (sha256, size, refcount) VALUES ('{hash}', {}, 0)", small.len())).await;
+        let again: Value = script.upload(&csrf, &[("d.txt", &small)]).await.json().await.unwrap();
+        let id = again["files"][0]["id"].as_i64().unwrap();
+        assert!(script.get(&format!("/files/{id}/download")).await.bytes().await.unwrap() == small);
+    }
 }

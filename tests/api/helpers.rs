@@ -222,12 +222,22 @@ impl Database {
 
     /// `SELECT COUNT(*)` of a table.
     pub async fn count(&self, table: &str) -> i64 {
+        self.count_where(table, "").await
+    }
+
+    /// `SELECT COUNT(*)` of the rows of a table that meet `condition`
+    /// (all of them when it is empty).
+    pub async fn count_where(&self, table: &str, condition: &str) -> i64 {
+        let condition = match condition {
+            "" => String::new(),
+            condition => format!(" WHERE {condition}"),
+        };
         let db = self.connect().await;
         let backend = db.get_database_backend();
         let row = db
             .query_one_raw(Statement::from_string(
                 backend,
-                format!("SELECT COUNT(*) AS n FROM {table}"),
+                format!("SELECT COUNT(*) AS n FROM {table}{condition}"),
             ))
             .await
             .expect("count query")
@@ -390,6 +400,13 @@ impl TestApp {
             found.extend(keys.iter().map(|key| self.uploads().join(key)));
         }
         found
+    }
+
+    /// How many contents are stored: objects in storage, and small
+    /// contents kept in the database.
+    pub async fn stored_contents(&self, db: &Database) -> usize {
+        let inline = db.count_where("blobs", "content IS NOT NULL").await;
+        self.stored_files("objects").len() + inline as usize
     }
 
     /// A script signed in as a new user `name`, with its session's CSRF token.

@@ -232,7 +232,8 @@ on_every_database! {
         let (script, csrf) = app.signed_in_script("olga").await;
         // Three parts and a bit: a multipart upload; and a small file twice.
         let large = contents(3 * 8 * MIB + 12_345, 1);
-        let small = contents(70_000, 2);
+        // Too large to be kept in the database, small enough to be sent whole.
+        let small = contents(200_000, 2);
         let uploaded = script
             .upload(&csrf, &[("large.bin", &large), ("a.txt", &small), ("b.txt", &small)])
             .await;
@@ -260,9 +261,9 @@ on_every_database! {
         let tail = script.http.get(script.url(&download(ids[1]))).header("range", "bytes=-5").send().await.unwrap();
         assert_eq!(tail.status(), StatusCode::PARTIAL_CONTENT);
         assert_eq!(tail.bytes().await.unwrap(), small[small.len() - 5..]);
-        let beyond = script.http.get(script.url(&download(ids[1]))).header("range", "bytes=70000-").send().await.unwrap();
+        let beyond = script.http.get(script.url(&download(ids[1]))).header("range", "bytes=200000-").send().await.unwrap();
         assert_eq!(beyond.status(), StatusCode::RANGE_NOT_SATISFIABLE);
-        assert_eq!(beyond.headers()["content-range"], "bytes */70000");
+        assert_eq!(beyond.headers()["content-range"], "bytes */200000");
         let head = script.http.head(script.url(&download(ids[0]))).send().await.unwrap();
         assert_eq!(head.status(), StatusCode::OK);
         assert_eq!(head.headers()["content-length"], large.len().to_string().as_str());
@@ -452,9 +453,9 @@ async fn an_unreachable_store_answers_503_quickly_and_is_used_again_without_a_re
     let vars: Vec<(&str, &str)> = vars.iter().map(|(n, v)| (*n, v.as_str())).collect();
     let app = db.spawn_with(&vars).await;
     let (script, csrf) = app.signed_in_script("quinn").await;
-    let before = script
-        .upload(&csrf, &[("before.txt", b"stored while the store answers")])
-        .await;
+    // Too large to be kept in the database: these go to the store.
+    let stored = contents(200_000, 5);
+    let before = script.upload(&csrf, &[("before.bin", &stored)]).await;
     assert_eq!(before.status(), StatusCode::CREATED);
     let before: Value = before.json().await.unwrap();
     let id = before["files"][0]["id"].as_i64().unwrap();
@@ -462,7 +463,7 @@ async fn an_unreachable_store_answers_503_quickly_and_is_used_again_without_a_re
     relay.cut();
     let started = Instant::now();
     let refused = script
-        .upload(&csrf, &[("during.txt", b"the store is away")])
+        .upload(&csrf, &[("during.bin", &contents(200_000, 6))])
         .await;
     assert_eq!(refused.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(refused.headers().contains_key("retry-after"));
@@ -481,18 +482,20 @@ async fn an_unreachable_store_answers_503_quickly_and_is_used_again_without_a_re
         1,
         "the refused upload stored nothing"
     );
+    // A small file is kept in the database: stored while the store is away.
+    let small = script
+        .upload(&csrf, &[("small.txt", b"kept in the database")])
+        .await;
+    assert_eq!(small.status(), StatusCode::CREATED);
 
     relay.mend();
     let after = script
-        .upload(&csrf, &[("after.txt", b"stored again")])
+        .upload(&csrf, &[("after.bin", &contents(200_000, 7))])
         .await;
     assert_eq!(after.status(), StatusCode::CREATED);
     let download = script.get(&format!("/files/{id}/download")).await;
     assert_eq!(download.status(), StatusCode::OK);
-    assert_eq!(
-        download.bytes().await.unwrap(),
-        &b"stored while the store answers"[..]
-    );
+    assert!(download.bytes().await.unwrap() == stored);
     bucket.empty().await;
 }
 
@@ -612,10 +615,12 @@ async fn storage_migrate_moves_local_contents_into_the_bucket_and_resumes() {
     };
     let db = Database::create(Backend::Sqlite).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let files: [(&str, Vec<u8>); 3] = [
-        ("small.txt", b"kept on the disk first".to_vec()),
+    // Contents too large to be kept in the database, which move with it.
+    let files: [(&str, Vec<u8>); 4] = [
+        ("small.bin", contents(200_000, 8)),
         ("large.bin", contents(10 * MIB + 3, 7)),
-        ("copy.txt", b"kept on the disk first".to_vec()),
+        ("copy.bin", contents(200_000, 8)),
+        ("tiny.txt", b"kept in the database".to_vec()),
     ];
     let allow_any = [("ALLOWED_EXTENSIONS", "*")];
     let server = Process::start(&db, dir.path(), &allow_any).await;

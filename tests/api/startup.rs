@@ -322,8 +322,9 @@ async fn the_data_the_server_keeps_is_readable_by_its_user_only() {
     }
     let app = db.spawn_with(&vars).await;
     let (script, csrf) = app.signed_in_script("wendy").await;
+    // Too large to be kept in the database: a file in storage.
     let stored = script
-        .upload(&csrf, &[("mine.txt", b"nobody else's")])
+        .upload(&csrf, &[("mine.txt", &vec![b'n'; 200 * 1024])])
         .await;
     assert_eq!(stored.status(), reqwest::StatusCode::CREATED);
     drop(app);

@@ -18,6 +18,7 @@ mod m20261207_000011_object_uploads;
 mod m20261207_000012_two_factor;
 mod m20261207_000013_account_activity;
 mod m20261207_000014_registration;
+mod m20261208_000015_inline_contents;
 pub mod types;
 
 use sea_orm_migration::prelude::*;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_two_factor::Migration),
             Box::new(m20261207_000013_account_activity::Migration),
             Box::new(m20261207_000014_registration::Migration),
+            Box::new(m20261208_000015_inline_contents::Migration),
         ]
     }
 }

@@ -15,7 +15,7 @@ use crate::domain::{ContentHash, FileName, content_disposition};
 use crate::error::AppError;
 use crate::openapi::ErrorBody;
 use crate::state::AppState;
-use crate::storage::{Bucket, Storage};
+use crate::storage::{self, Bucket, Storage};
 use crate::web::CurrentUser;
 
 const SANDBOX: &str = "default-src 'none'; sandbox";
@@ -61,8 +61,17 @@ pub async fn download(
                 .any(|tag| tag.trim() == etag || tag.trim() == "*")
         });
 
+    let head = request.method() == axum::http::Method::HEAD;
+    let range = request.headers().get(header::RANGE).cloned();
+    // A small content may be kept in the database, with its row.
+    let inline = match not_modified || file.size as u64 > storage::INLINE_MAX {
+        true => None,
+        false => db::blobs::inline_content(&state.db, &hash).await?,
+    };
     let mut response = if not_modified {
         StatusCode::NOT_MODIFIED.into_response()
+    } else if let Some(content) = inline {
+        ranged(Source::Inline(content), file.size as u64, head, range).await?
     } else {
         match &state.storage {
             Storage::Disk(disk) => {
@@ -74,9 +83,7 @@ pub async fn download(
                 served.map(axum::body::Body::new)
             }
             Storage::Bucket(bucket) => {
-                let head = request.method() == axum::http::Method::HEAD;
-                let range = request.headers().get(header::RANGE).cloned();
-                from_bucket(bucket, &hash, file.size as u64, head, range)
+                ranged(Source::Bucket(bucket, &hash), file.size as u64, head, range)
                     .await
                     .map_err(|error| match error.kind() {
                         std::io::ErrorKind::NotFound => missing(file.id),
@@ -112,11 +119,17 @@ fn missing(id: i32) -> AppError {
     AppError::internal(format!("the content of file {id} is missing from storage"))
 }
 
+/// Where [`ranged`] reads a content that is not a file on the disk.
+enum Source<'a> {
+    Bucket(&'a Bucket, &'a ContentHash),
+    /// A small content, kept in the database.
+    Inline(Vec<u8>),
+}
+
 /// Answers as ServeFile does for the disk: HEAD without a body, one range
 /// as 206, several or an unsatisfiable one as 416.
-async fn from_bucket(
-    bucket: &Bucket,
-    hash: &ContentHash,
+async fn ranged(
+    source: Source<'_>,
     size: u64,
     head: bool,
     range: Option<HeaderValue>,
@@ -140,7 +153,18 @@ async fn from_bucket(
         true => axum::body::Body::empty(),
         false => {
             let bytes = range.clone().map(|r| *r.start()..*r.end() + 1);
-            axum::body::Body::from_stream(bucket.read(hash, bytes).await?)
+            match source {
+                Source::Bucket(bucket, hash) => {
+                    axum::body::Body::from_stream(bucket.read(hash, bytes).await?)
+                }
+                Source::Inline(mut content) => {
+                    if let Some(bytes) = bytes {
+                        content.truncate(bytes.end as usize);
+                        content.drain(..bytes.start as usize);
+                    }
+                    axum::body::Body::from(content)
+                }
+            }
         }
     };
     let mut response = (status, body).into_response();

@@ -2,10 +2,10 @@
 //! atomically.
 //!
 //! Each part streams to staging while it is hashed, so memory does not grow
-//! with file size; staged files are synced in groups of [`SYNC_GROUP`] in
-//! the background as they arrive, which lets the disk commit many small
-//! files at once while the next ones come in, and bounds the files held
-//! open. A part whose extension is refused is refused from its
+//! with file size; each staged file is written and synced in the background
+//! from the moment it is received, which lets the disk commit many small
+//! files at once while the next ones come in. At most [`SETTLING`] are on
+//! their way at once, which bounds the files held open. A part whose extension is refused is refused from its
 //! headers, before its body is read; one whose content contradicts its
 //! extension, from its first bytes. Only when every part has been received
 //! does [`vault::store`] commit them all, in one transaction; any failure
@@ -30,14 +30,14 @@ use crate::openapi::ErrorBody;
 use crate::proofs::openpgp::StreamingSignature;
 use crate::stamping::{self, Received};
 use crate::state::AppState;
-use crate::storage;
 use crate::vault::{self, UploadKey};
 use crate::web::csrf::DeferredCsrf;
 use crate::web::pages::{FlashKind, UploadPage};
 use crate::web::{CurrentUser, Format, Visitor};
 
-/// Staged files synced together, and so the most held open at a time.
-const SYNC_GROUP: usize = 64;
+/// Staged files on their way to being durable at once, and so the most
+/// held open at a time.
+const SETTLING: usize = 64;
 
 /// A client's name for one upload, so that its retry stores nothing twice
 /// (the IETF httpapi draft's header, as Stripe and others use it).
@@ -342,7 +342,6 @@ async fn receive(
     let max_files = state.config.max_files_per_upload;
     let mut parts = 0usize;
     let mut uploads = Vec::new();
-    let mut syncing = storage::Syncing::default();
     while let Some(mut field) = multipart.next_field().await? {
         // Every part is counted, named `files` or not: each costs a row or
         // at least a parse, and the token is one part more.
@@ -385,10 +384,8 @@ async fn receive(
                 let upload = receive_file(state, field, name, room).await?;
                 used = used.saturating_add(upload.staged.size + FILE_ROW_COST);
                 uploads.push(upload);
-                if uploads.len() % SYNC_GROUP == 0 {
-                    let start = uploads.len() - SYNC_GROUP;
-                    let group = uploads[start..].iter_mut().map(|u| &mut u.staged);
-                    syncing.start(group).await?;
+                if let Some(oldest) = uploads.len().checked_sub(SETTLING + 1) {
+                    uploads[oldest].staged.settle().await?;
                 }
             }
             _ => {}
@@ -402,7 +399,9 @@ async fn receive(
     if uploads.is_empty() {
         return Err(FieldError::new("files", "Choose at least one file to upload.").into());
     }
-    syncing.finish().await?;
+    for upload in &mut uploads {
+        upload.staged.settle().await?;
+    }
     Ok(uploads)
 }
 
