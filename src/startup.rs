@@ -81,6 +81,7 @@ impl Application {
         let sweeper = tokio::spawn(sweep(self.state.clone()));
         let orphans = tokio::spawn(collect_orphans(self.state.clone()));
         let keep_alive = tokio::spawn(keep_staged_uploads_alive(self.state.clone()));
+        let checkpoints = tokio::spawn(checkpoint_in_background(self.state.clone()));
         let log_tasks = self.state.log.spawn();
         let limits = self.state.config.connections;
         let router = crate::router::router(self.state);
@@ -88,6 +89,7 @@ impl Application {
         sweeper.abort();
         orphans.abort();
         keep_alive.abort();
+        checkpoints.abort();
         for task in log_tasks {
             task.abort();
         }
@@ -277,6 +279,22 @@ async fn keep_staged_uploads_alive(state: AppState) {
         interval.tick().await;
         if let Err(error) = state.storage.keep_alive().await {
             tracing::warn!(%error, "could not mark staged uploads as alive");
+        }
+    }
+}
+
+/// Checkpoints SQLite's write-ahead log every tenth of a second, outside any
+/// request ([`crate::db::checkpoint`]).
+async fn checkpoint_in_background(state: AppState) {
+    if state.db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return;
+    }
+    let mut interval = tokio::time::interval(Duration::from_millis(100));
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        interval.tick().await;
+        if let Err(error) = crate::db::checkpoint(&state.db).await {
+            tracing::debug!(%error, "could not checkpoint the write-ahead log");
         }
     }
 }
