@@ -14,7 +14,8 @@ pub struct Model {
     pub user_id: i32,
     /// UTC.
     pub uploaded_at: DateTime,
-    /// Where the content lies, relative to the storage root.
+    /// Where the content lies in storage, relative to its root; a content
+    /// of up to [`crate::storage::INLINE_MAX`] bytes is kept in its `blobs` row instead.
     pub file_path: String,
     /// Lower-case hex. NULL only on rows of the original application, which are never selected.
     pub sha256: String,
