@@ -123,7 +123,9 @@ pub async fn store(
         .unzip();
     let mut staged = staged;
     // Callers with many files have waited for most of them already.
-    storage::settle_all(staged.iter_mut()).await?;
+    for file in &mut staged {
+        file.settle().await?;
+    }
     let contents: Vec<(ContentHash, u64)> =
         staged.iter().map(|s| (s.hash.clone(), s.size)).collect();
     // Each distinct content once, in hash order, with how many files use it.

@@ -96,11 +96,8 @@ const WAL_BACKSTOP_PAGES: u32 = 8192;
 /// or blocking anyone (a passive checkpoint), so that commits need not: the
 /// commit of a large upload would otherwise copy its megabytes a second
 /// time before it returned. Once the log is all copied, the next commit
-/// starts it afresh. Nothing to do on the other databases.
+/// starts it afresh. SQLite only: the other databases manage their own logs.
 pub async fn checkpoint(db: &DatabaseConnection) -> Result<(), DbErr> {
-    if db.get_database_backend() != DbBackend::Sqlite {
-        return Ok(());
-    }
     db.execute_unprepared("PRAGMA wal_checkpoint(PASSIVE)")
         .await
         .map(|_| ())

@@ -508,7 +508,7 @@ impl Drop for TempPath {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{StagedFile, Storage, settle_all};
+    use crate::storage::{StagedFile, Storage};
 
     async fn open(root: &Path) -> (Storage, Disk) {
         let disk = Disk::open(root).await.unwrap();
@@ -697,7 +697,9 @@ mod tests {
         for n in 0..40u32 {
             files.push(staged(&storage, &n.to_be_bytes()).await);
         }
-        settle_all(files.iter_mut()).await.unwrap();
+        for file in &mut files {
+            file.settle().await.unwrap();
+        }
         assert!(files.iter().all(StagedFile::is_durable));
         let hashes: Vec<ContentHash> = files.iter().map(|f| f.hash.clone()).collect();
         let files = files

@@ -249,14 +249,6 @@ impl StagedFile {
     }
 }
 
-/// Waits until every one of `files` is durable; the first error, if any.
-pub async fn settle_all<'a>(files: impl IntoIterator<Item = &'a mut StagedFile>) -> io::Result<()> {
-    for file in files {
-        file.settle().await?;
-    }
-    Ok(())
-}
-
 /// Waits for every task, and reports the first error among them.
 async fn all_of(mut tasks: tokio::task::JoinSet<io::Result<()>>) -> io::Result<()> {
     let mut outcome = Ok(());
@@ -282,10 +274,10 @@ impl Placing<'_> {
     /// placed until then is in [`Moved::placed`] either way.
     pub async fn place_all(&mut self, files: Vec<StagedFile>) -> Moved {
         // A content kept in the database has nothing to move.
-        let files = files.into_iter();
         match self {
             Placing::Disk(placing) => {
                 let files = files
+                    .into_iter()
                     .filter_map(|file| match file.staged {
                         Staged::Disk(staged) => Some((file.hash, staged)),
                         Staged::Bucket(_) => unreachable!("staged by another storage"),
@@ -296,6 +288,7 @@ impl Placing<'_> {
             }
             Placing::Bucket(bucket) => {
                 let files = files
+                    .into_iter()
                     .filter_map(|file| match file.staged {
                         Staged::Bucket(staged) => Some((file.hash, staged)),
                         Staged::Disk(_) => unreachable!("staged by another storage"),
