@@ -262,6 +262,18 @@ async fn sweep(state: AppState) {
             Ok(count) => tracing::info!(count, "deleted staged files of interrupted uploads"),
             Err(error) => tracing::warn!(%error, "could not sweep the staging folder"),
         }
+        // Rows that count no file: clean-ups cut short, and small contents
+        // written ahead by uploads that did not finish (100 at a time).
+        for _ in 0..100 {
+            match crate::vault::collect_garbage(&state.db, &state.storage).await {
+                Ok(0) => break,
+                Ok(count) => tracing::info!(count, "freed contents no file uses"),
+                Err(error) => {
+                    tracing::warn!(%error, "could not free contents no file uses");
+                    break;
+                }
+            }
+        }
         match crate::log::log_earlier_files(&state.db).await {
             Ok(0) => {}
             Ok(count) => tracing::info!(count, "logged files stored before the transparency log"),

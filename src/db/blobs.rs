@@ -43,8 +43,42 @@ const STATEMENT_BYTES: usize = 4 << 20;
 pub async fn claim_all(conn: &impl ConnectionTrait, claims: &[Claim<'_>]) -> Result<(), DbErr> {
     debug_assert!(claims.windows(2).all(|pair| pair[0].hash < pair[1].hash));
     let backend = conn.get_database_backend();
+    for chunk in statement_chunks(claims) {
+        insert_claims(conn, chunk).await?;
+        if backend != DbBackend::Sqlite {
+            let wanted = vec!["?"; chunk.len()].join(", ");
+            let lock = format!(
+                "SELECT sha256 FROM blobs WHERE sha256 IN ({wanted}) ORDER BY sha256 FOR UPDATE"
+            );
+            let values = chunk.iter().map(|claim| claim.hash.as_str().into());
+            conn.query_all_raw(raw(backend, &lock, values)).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives small contents their rows, with their bytes, counting no files,
+/// as [`claim_all`] does but without holding the rows: each statement
+/// commits by itself. Same order as [`claim_all`].
+pub async fn write_contents(
+    conn: &impl ConnectionTrait,
+    claims: &[Claim<'_>],
+) -> Result<(), DbErr> {
+    debug_assert!(claims.windows(2).all(|pair| pair[0].hash < pair[1].hash));
+    for chunk in statement_chunks(claims) {
+        insert_claims(conn, chunk).await?;
+    }
+    Ok(())
+}
+
+/// `claims` cut into runs that fit one statement: at most [`CHUNK`] rows
+/// and [`STATEMENT_BYTES`] of contents (or one larger content alone).
+fn statement_chunks<'c, 'a>(claims: &'c [Claim<'a>]) -> impl Iterator<Item = &'c [Claim<'a>]> {
     let mut rest = claims;
-    while !rest.is_empty() {
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
         let mut bytes = 0;
         let count = rest
             .iter()
@@ -57,38 +91,79 @@ pub async fn claim_all(conn: &impl ConnectionTrait, claims: &[Claim<'_>]) -> Res
             .max(1);
         let (chunk, next) = rest.split_at(count);
         rest = next;
-        let rows = vec!["(?, ?, 0, ?)"; chunk.len()].join(", ");
-        // A row that exists keeps what it has; one without the bytes (a
-        // content in storage, or whose clean-up was cut short) gains them.
-        let insert = match backend {
-            DbBackend::MySql => format!(
-                "INSERT INTO blobs (sha256, size, refcount, content) VALUES {rows} \
-                 ON DUPLICATE KEY UPDATE content = COALESCE(content, VALUES(content))"
-            ),
-            _ => format!(
-                "INSERT INTO blobs (sha256, size, refcount, content) VALUES {rows} \
-                 ON CONFLICT (sha256) DO UPDATE SET content = excluded.content \
-                 WHERE blobs.content IS NULL AND excluded.content IS NOT NULL"
-            ),
-        };
-        let values = chunk.iter().flat_map(|claim| {
-            [
-                claim.hash.as_str().into(),
-                (claim.size as i64).into(),
-                sea_orm::Value::Bytes(claim.content.map(<[u8]>::to_vec)),
-            ]
-        });
-        conn.execute_raw(raw(backend, &insert, values)).await?;
-        if backend != DbBackend::Sqlite {
-            let wanted = vec!["?"; chunk.len()].join(", ");
-            let lock = format!(
-                "SELECT sha256 FROM blobs WHERE sha256 IN ({wanted}) ORDER BY sha256 FOR UPDATE"
-            );
-            let values = chunk.iter().map(|claim| claim.hash.as_str().into());
-            conn.query_all_raw(raw(backend, &lock, values)).await?;
-        }
+        Some(chunk)
+    })
+}
+
+async fn insert_claims(conn: &impl ConnectionTrait, chunk: &[Claim<'_>]) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    let rows = vec!["(?, ?, 0, ?)"; chunk.len()].join(", ");
+    // A row that exists keeps what it has; one without the bytes (a
+    // content in storage, or whose clean-up was cut short) gains them.
+    let insert = match backend {
+        DbBackend::MySql => format!(
+            "INSERT INTO blobs (sha256, size, refcount, content) VALUES {rows} \
+             ON DUPLICATE KEY UPDATE content = COALESCE(content, VALUES(content))"
+        ),
+        _ => format!(
+            "INSERT INTO blobs (sha256, size, refcount, content) VALUES {rows} \
+             ON CONFLICT (sha256) DO UPDATE SET content = excluded.content \
+             WHERE blobs.content IS NULL AND excluded.content IS NOT NULL"
+        ),
+    };
+    let values = chunk.iter().flat_map(|claim| {
+        [
+            claim.hash.as_str().into(),
+            (claim.size as i64).into(),
+            sea_orm::Value::Bytes(claim.content.map(<[u8]>::to_vec)),
+        ]
+    });
+    conn.execute_raw(raw(backend, &insert, values)).await?;
+    Ok(())
+}
+
+/// Those of `hashes` whose rows hold no bytes (contents in storage, or rows
+/// made anew since their bytes were written).
+pub async fn without_contents(
+    conn: &impl ConnectionTrait,
+    hashes: &[&ContentHash],
+) -> Result<Vec<ContentHash>, DbErr> {
+    let backend = conn.get_database_backend();
+    let mut found = Vec::new();
+    for chunk in hashes.chunks(CHUNK) {
+        let wanted = vec!["?"; chunk.len()].join(", ");
+        let sql =
+            format!("SELECT sha256 FROM blobs WHERE sha256 IN ({wanted}) AND content IS NULL");
+        let values = chunk.iter().map(|hash| hash.as_str().into());
+        let rows = conn.query_all_raw(raw(backend, &sql, values)).await?;
+        found.extend(parse_hashes(&rows));
+    }
+    Ok(found)
+}
+
+/// Deletes the rows of small contents among `hashes` that no file uses.
+/// (Should such a content also be in storage, the object is left for
+/// [`crate::vault::collect_orphans`].)
+pub async fn delete_unused_contents(
+    conn: &impl ConnectionTrait,
+    hashes: &[&ContentHash],
+) -> Result<(), DbErr> {
+    let backend = conn.get_database_backend();
+    for chunk in hashes.chunks(CHUNK) {
+        let wanted = vec!["?"; chunk.len()].join(", ");
+        let sql = format!(
+            "DELETE FROM blobs WHERE sha256 IN ({wanted}) AND refcount <= 0 AND content IS NOT NULL"
+        );
+        let values = chunk.iter().map(|hash| hash.as_str().into());
+        conn.execute_raw(raw(backend, &sql, values)).await?;
     }
     Ok(())
+}
+
+fn parse_hashes(rows: &[sea_orm::QueryResult]) -> impl Iterator<Item = ContentHash> + '_ {
+    rows.iter()
+        .filter_map(|row| row.try_get::<String>("", "sha256").ok())
+        .filter_map(|hash| ContentHash::parse(hash.trim()))
 }
 
 /// The content's bytes when it is kept in the database; `None` when it is
@@ -159,9 +234,5 @@ pub async fn unused(conn: &impl ConnectionTrait, limit: u32) -> Result<Vec<Conte
     let backend = conn.get_database_backend();
     let sql = format!("SELECT sha256 FROM blobs WHERE refcount <= 0 LIMIT {limit}");
     let rows = conn.query_all_raw(raw(backend, &sql, [])).await?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| row.try_get::<String>("", "sha256").ok())
-        .filter_map(|hash| ContentHash::parse(hash.trim()))
-        .collect())
+    Ok(parse_hashes(&rows).collect())
 }

@@ -192,13 +192,16 @@ impl Staging {
             Sink::Disk(staging) => staging.take_small(),
             Sink::Bucket(staging) => staging.take_small(),
         }?;
-        Some(Inline { bytes, _held: held })
+        Some(Inline {
+            bytes: bytes.into(),
+            _held: held,
+        })
     }
 }
 
 /// A small content held in memory until its row is stored.
 pub(crate) struct Inline {
-    bytes: Vec<u8>,
+    bytes: bytes::Bytes,
     /// Its share of [`INLINE_BUDGET`], given back when it is dropped.
     _held: tokio::sync::SemaphorePermit<'static>,
 }
@@ -233,6 +236,15 @@ impl StagedFile {
     pub fn inline_content(&self) -> Option<&[u8]> {
         match &self.staged {
             Staged::Inline(inline) => Some(&inline.bytes),
+            _ => None,
+        }
+    }
+
+    /// [`StagedFile::inline_content`], shared rather than borrowed. Its
+    /// share of the budget stays with this file.
+    pub fn inline_bytes(&self) -> Option<bytes::Bytes> {
+        match &self.staged {
+            Staged::Inline(inline) => Some(inline.bytes.clone()),
             _ => None,
         }
     }

@@ -195,13 +195,25 @@ pub async fn submit(
         tracing::info!(user_id = user.id, "answered a retried upload");
         return replay(&state, &visitor, format, &files);
     }
-    let outcome = receive(&state, &user, deferred.map(|Extension(d)| d), request).await;
+    // Dropped with the request should its client go away, which undoes it.
+    let mut early = vault::EarlyContents::new(&state.db);
+    let deferred = deferred.map(|Extension(d)| d);
+    let outcome = receive(&state, &user, deferred, request, &mut early).await;
     let received = match outcome {
         Ok(received) => received,
-        Err(error) => return refuse(&state, &visitor, format, error),
+        Err(error) => {
+            early.undo().await;
+            return refuse(&state, &visitor, format, error);
+        }
     };
     let received_in = started.elapsed();
-    let (uploads, stamped_at) = stamping::stamp_all(&state.signers, received).await?;
+    let (uploads, stamped_at) = match stamping::stamp_all(&state.signers, received).await {
+        Ok(stamped) => stamped,
+        Err(error) => {
+            early.undo().await;
+            return Err(error.into());
+        }
+    };
     let stamped_in = started.elapsed() - received_in;
     let uploaded_at = chrono::DateTime::<chrono::Utc>::from(stamped_at).naive_utc();
     let quota = state.config.user_quota_bytes;
@@ -209,7 +221,10 @@ pub async fn submit(
         &state.db,
         &state.storage,
         user.id,
-        uploads,
+        vault::Uploads {
+            files: uploads,
+            early,
+        },
         uploaded_at,
         quota,
         key.as_ref(),
@@ -313,12 +328,14 @@ fn refuse(
     }
 }
 
-/// Reads every part and stages every file; nothing is committed here.
+/// Reads every part and stages every file; nothing is committed here but
+/// the small contents in `early`, which no file uses yet.
 async fn receive(
     state: &AppState,
     user: &CurrentUser,
     deferred: Option<DeferredCsrf>,
     request: Request,
+    early: &mut vault::EarlyContents,
 ) -> Result<Vec<Received>, AppError> {
     let declared = request
         .headers()
@@ -382,6 +399,7 @@ async fn receive(
                 // only a content that cannot fit is cut short.
                 let room = quota.map(|q| q.saturating_sub(used.saturating_add(FILE_ROW_COST)));
                 let upload = receive_file(state, field, name, room).await?;
+                early.write(&upload.staged);
                 used = used.saturating_add(upload.staged.size + FILE_ROW_COST);
                 uploads.push(upload);
                 if let Some(oldest) = uploads.len().checked_sub(SETTLING + 1) {

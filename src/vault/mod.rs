@@ -14,8 +14,13 @@
 //! - A crash between placing content and committing its rows leaves an
 //!   object no row accounts for; [`collect_orphans`] removes it, again under
 //!   the row lock, so it can never race an upload that is committing it.
+//! - Small contents may have their rows written ahead of the transaction,
+//!   counting no files ([`EarlyContents`]); until it commits they are
+//!   garbage, and it writes again any that were collected meanwhile.
 
-use std::collections::BTreeMap;
+mod early;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
 
@@ -24,6 +29,8 @@ use crate::db::files::{File, NewFile};
 use crate::domain::{ContentHash, FileId, FileName};
 use crate::proofs::tlog::{Hash, leaf_hash};
 use crate::storage::{self, StagedFile, Storage};
+
+pub use early::EarlyContents;
 
 #[derive(Debug, thiserror::Error)]
 pub enum VaultError {
@@ -101,6 +108,13 @@ pub struct Upload {
     pub staged: StagedFile,
 }
 
+/// One request's files, with those of their small contents already
+/// written (which are undone if the files are not stored).
+pub struct Uploads {
+    pub files: Vec<Upload>,
+    pub early: EarlyContents,
+}
+
 /// Stores all `uploads` for `user_id` at `uploaded_at`, or none of them.
 ///
 /// With a `quota`, the user's row is locked first and their usage counted
@@ -112,20 +126,25 @@ pub async fn store(
     db: &DatabaseConnection,
     storage: &Storage,
     user_id: i32,
-    uploads: Vec<Upload>,
+    uploads: Uploads,
     uploaded_at: chrono::NaiveDateTime,
     quota: Option<u64>,
     key: Option<&UploadKey>,
 ) -> Result<Vec<File>, VaultError> {
-    let (mut records, staged): (Vec<FileRecord>, Vec<StagedFile>) = uploads
+    let Uploads { files, mut early } = uploads;
+    let (mut records, staged): (Vec<FileRecord>, Vec<StagedFile>) = files
         .into_iter()
         .map(|upload| (upload.record, upload.staged))
         .unzip();
     let mut staged = staged;
     // Callers with many files have waited for most of them already.
     for file in &mut staged {
-        file.settle().await?;
+        if let Err(error) = file.settle().await {
+            early.undo().await;
+            return Err(error.into());
+        }
     }
+    let written = early.written().await;
     let contents: Vec<(ContentHash, u64)> =
         staged.iter().map(|s| (s.hash.clone(), s.size)).collect();
     // Each distinct content once, in hash order, with how many files use it.
@@ -149,7 +168,7 @@ pub async fn store(
                 return Err(VaultError::QuotaExceeded);
             }
         }
-        place_contents(&txn, storage, staged, &uses, &mut placed).await?;
+        place_contents(&txn, storage, staged, &uses, written, &mut placed).await?;
         let entries: Vec<(Hash, &[u8])> = records
             .iter()
             .map(|record| (leaf_hash(&record.log_entry), record.log_entry.as_slice()))
@@ -192,30 +211,35 @@ pub async fn store(
         Ok::<_, VaultError>(rows)
     }
     .await;
-    match outcome {
-        Ok(rows) => {
-            txn.commit().await?;
-            Ok(rows)
-        }
+    let outcome = match outcome {
+        Ok(rows) => txn.commit().await.map(|()| rows).map_err(VaultError::from),
         Err(error) => {
             abandon(txn, storage, &placed).await;
             Err(error)
         }
+    };
+    match outcome {
+        Ok(_) => early.committed(),
+        Err(_) => early.undo().await,
     }
+    outcome
 }
 
 /// Moves the staged contents into place while their `blobs` rows are locked,
 /// syncs the folders they went to, and counts the files that use each:
-/// `uses` holds each content once, in hash order, with its size and count.
+/// `uses` holds each content once, in hash order, with its size and count;
+/// `written`, the small contents whose rows were written ahead.
 /// What this call placed anew is added to `placed`, for [`abandon`].
 async fn place_contents(
     txn: &DatabaseTransaction,
     storage: &Storage,
     staged: Vec<StagedFile>,
     uses: &BTreeMap<&ContentHash, (u64, u32)>,
+    written: &BTreeSet<ContentHash>,
     placed: &mut Vec<ContentHash>,
 ) -> Result<(), VaultError> {
-    // A small content is stored in its row, here; the others are moved.
+    // A small content is stored in its row, here, unless it was already;
+    // the others are moved.
     let inline: BTreeMap<&ContentHash, &[u8]> = staged
         .iter()
         .filter_map(|file| Some((&file.hash, file.inline_content()?)))
@@ -225,10 +249,30 @@ async fn place_contents(
         .map(|(hash, (size, _))| db::blobs::Claim {
             hash,
             size: *size,
-            content: inline.get(hash).copied(),
+            content: match written.contains(*hash) {
+                true => None,
+                false => inline.get(hash).copied(),
+            },
         })
         .collect();
     db::blobs::claim_all(txn, &claims).await?;
+    // A row written ahead may have been collected since (it counted no
+    // file), and made anew just now without its bytes.
+    let ahead: Vec<&ContentHash> = written.iter().collect();
+    let mut lost = db::blobs::without_contents(txn, &ahead).await?;
+    lost.sort_unstable();
+    let again: Vec<db::blobs::Claim> = lost
+        .iter()
+        .filter_map(|hash| {
+            let (size, _) = uses.get(hash)?;
+            Some(db::blobs::Claim {
+                hash,
+                size: *size,
+                content: Some(inline.get(hash)?),
+            })
+        })
+        .collect();
+    db::blobs::claim_all(txn, &again).await?;
     // Every content's row is locked now: move them all, then sync their
     // folders together. Only then may rows point at the objects.
     let mut placing = storage.placing();
@@ -271,7 +315,8 @@ pub async fn adopt(
     let mut placed = Vec::new();
     let outcome = async {
         let uses = BTreeMap::from([(&hash, (size, 1))]);
-        place_contents(&txn, storage, vec![staged], &uses, &mut placed).await?;
+        let written = BTreeSet::new();
+        place_contents(&txn, storage, vec![staged], &uses, &written, &mut placed).await?;
         let leaf = leaf_hash(&record.log_entry);
         let log_entry_id = db::log::insert_entry(&txn, &leaf, &record.log_entry).await?;
         let new = NewFile {
@@ -397,4 +442,146 @@ pub async fn collect_orphans(
         }
     }
     Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::domain::{Email, Username};
+    use sea_orm::ConnectionTrait;
+
+    async fn vault() -> (tempfile::TempDir, DatabaseConnection, Storage, i32) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = DatabaseUrl::sqlite_in(dir.path());
+        let db = db::connect(&url).await.unwrap();
+        db::migrate(&db, &url).await.unwrap();
+        let storage = Storage::Disk(
+            storage::Disk::open(&dir.path().join("files"))
+                .await
+                .unwrap(),
+        );
+        let user = db::users::create(
+            &db,
+            &Username::parse("ada").unwrap(),
+            &Email::parse("ada@example.com").unwrap(),
+            "not a hash".into(),
+        )
+        .await
+        .unwrap();
+        (dir, db, storage, user.id)
+    }
+
+    async fn small_upload(storage: &Storage, content: &[u8]) -> Upload {
+        let mut staging = storage.stage();
+        staging.write(content).await.unwrap();
+        Upload {
+            record: FileRecord {
+                name: FileName::parse("small.txt"),
+                content_type: "text/plain".into(),
+                timestamp_reply: vec![1],
+                openpgp_signature: "signature".into(),
+                log_entry: content.to_vec(),
+            },
+            staged: staging.finish().await.unwrap(),
+        }
+    }
+
+    async fn blobs(db: &DatabaseConnection) -> Vec<(String, i64, Option<Vec<u8>>)> {
+        let sql = "SELECT sha256, refcount, content FROM blobs ORDER BY sha256";
+        let rows = db
+            .query_all_raw(db::raw(db.get_database_backend(), sql, []))
+            .await
+            .unwrap();
+        rows.iter()
+            .map(|row| {
+                let hash: String = row.try_get("", "sha256").unwrap();
+                (
+                    hash.trim().to_owned(),
+                    row.try_get("", "refcount").unwrap(),
+                    row.try_get("", "content").unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_small_content_written_ahead_is_kept_even_if_collected_before_the_commit() {
+        let (_dir, db, storage, user) = vault().await;
+        let upload = small_upload(&storage, b"written ahead").await;
+        let hash = upload.staged.hash.as_str().to_owned();
+        let mut early = EarlyContents::new(&db);
+        early.write(&upload.staged);
+        assert_eq!(early.written().await.len(), 1);
+        assert_eq!(
+            blobs(&db).await,
+            [(hash.clone(), 0, Some(b"written ahead".to_vec()))],
+            "its row counts no file yet"
+        );
+
+        assert_eq!(collect_garbage(&db, &storage).await.unwrap(), 1);
+        assert!(blobs(&db).await.is_empty(), "so it is garbage");
+        let now = chrono::Utc::now().naive_utc();
+        let uploads = Uploads {
+            files: vec![upload],
+            early,
+        };
+        let files = store(&db, &storage, user, uploads, now, None, None)
+            .await
+            .unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(
+            blobs(&db).await,
+            [(hash, 1, Some(b"written ahead".to_vec()))],
+            "the commit wrote it again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_upload_deletes_what_it_wrote_ahead_and_nothing_in_use() {
+        let (_dir, db, storage, user) = vault().await;
+        let now = chrono::Utc::now().naive_utc();
+        let kept = small_upload(&storage, b"in use").await;
+        let kept_hash = kept.staged.hash.as_str().to_owned();
+        let early = EarlyContents::new(&db);
+        let uploads = Uploads {
+            files: vec![kept],
+            early,
+        };
+        store(&db, &storage, user, uploads, now, None, None)
+            .await
+            .unwrap();
+
+        let mut early = EarlyContents::new(&db);
+        let again = small_upload(&storage, b"in use").await;
+        let new = small_upload(&storage, b"new").await;
+        early.write(&again.staged);
+        early.write(&new.staged);
+        assert_eq!(early.written().await.len(), 2);
+        assert_eq!(blobs(&db).await.len(), 2);
+        // Over a quota of nothing, the upload fails.
+        let uploads = Uploads {
+            files: vec![again, new],
+            early,
+        };
+        let refused = store(&db, &storage, user, uploads, now, Some(0), None).await;
+        assert!(matches!(refused, Err(VaultError::QuotaExceeded)));
+        assert_eq!(blobs(&db).await, [(kept_hash, 1, Some(b"in use".to_vec()))]);
+    }
+
+    #[tokio::test]
+    async fn an_upload_dropped_midway_deletes_what_it_wrote_ahead() {
+        let (_dir, db, storage, _user) = vault().await;
+        let upload = small_upload(&storage, b"dropped").await;
+        let mut early = EarlyContents::new(&db);
+        early.write(&upload.staged);
+        drop(early);
+        for _ in 0..100 {
+            if blobs(&db).await.is_empty() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("left {:?}", blobs(&db).await);
+    }
 }
