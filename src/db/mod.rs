@@ -62,6 +62,8 @@ fn options(url: &str) -> ConnectOptions {
         // Connections idle for a minute close, and give their memory back.
         .idle_timeout(Duration::from_secs(60))
         .sqlx_logging(false)
+        // A SQLite connection is a file: there is nothing to ping.
+        .test_before_acquire(!sqlite)
         // A connection that comes back still inside a transaction (its
         // rollback failed, say on a full disk) would hold SQLite's write lock
         // and turn the next caller's transaction into a savepoint of that one,
