@@ -60,7 +60,7 @@ impl EarlyContents {
             self.writer = Some(tokio::spawn(write_all(self.db.clone(), queued)));
             queue
         });
-        // The writer only stops once the queue is closed, below.
+        // The writer runs until the queue closes ([`EarlyContents::written`]).
         let _ = queue.send((file.hash.clone(), bytes));
     }
 
@@ -68,8 +68,11 @@ impl EarlyContents {
     /// rows, with their bytes, now (unless collected since).
     pub(super) async fn written(&mut self) -> &BTreeSet<ContentHash> {
         self.queue = None;
-        if let Some(writer) = self.writer.take() {
+        // Kept until it has answered: a request dropped while waiting here
+        // leaves it to [`Drop`] to wait for.
+        if let Some(writer) = &mut self.writer {
             self.written = writer.await.unwrap_or_default();
+            self.writer = None;
         }
         &self.written
     }
