@@ -156,6 +156,7 @@ on_every_database! {
 
 on_every_database! {
     async fn repeated_failures_for_one_name_are_rate_limited(db) {
+        crate::helpers::clear_of_window_edges().await;
         let app = db.spawn().await;
         let script = app.script();
         let csrf = script.csrf("/auth/login").await;
@@ -190,6 +191,7 @@ on_every_database! {
 
 on_every_database! {
     async fn guesses_sent_all_at_once_are_counted_before_any_is_checked(db) {
+        crate::helpers::clear_of_window_edges().await;
         let app = db.spawn().await;
         let script = app.script();
         let csrf = script.csrf("/auth/login").await;
@@ -223,6 +225,7 @@ on_every_database! {
 
 on_every_database! {
     async fn username_and_email_share_one_allowance(db) {
+        crate::helpers::clear_of_window_edges().await;
         let app = db.spawn().await;
         let script = app.script();
         let csrf = script.csrf("/auth/login").await;

@@ -80,6 +80,22 @@ pub fn unix_now() -> u64 {
         .as_secs()
 }
 
+/// Waits, if need be, until the sign-in allowances' fixed windows (a quarter
+/// of an hour, a day) have a minute left to run, so that a test counting
+/// attempts sees them all fall in one window.
+pub async fn clear_of_window_edges() {
+    const MARGIN: u64 = 60;
+    let now = unix_now();
+    let left = [15 * 60, 24 * 60 * 60]
+        .into_iter()
+        .map(|window| window - now % window)
+        .filter(|&left| left < MARGIN)
+        .max();
+    if let Some(left) = left {
+        tokio::time::sleep(std::time::Duration::from_secs(left + 1)).await;
+    }
+}
+
 /// The code an authenticator app shows for `secret` (base32) at `time`.
 pub fn totp_code(secret: &str, time: u64) -> String {
     let secret = totp_rs::Secret::try_from_base32(secret).expect("a base32 secret");

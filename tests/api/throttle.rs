@@ -27,6 +27,7 @@ async fn sign_in(client: &Client, name: &str, password: &str) -> reqwest::Respon
 
 on_every_database! {
     async fn a_strangers_failures_do_not_lock_out_the_owners_browser_in_any_process(db) {
+        crate::helpers::clear_of_window_edges().await;
         let first = db.spawn().await;
         let second = db.spawn().await;
         // The owner signs in once on the first process: the browser is known from then on.
@@ -74,6 +75,7 @@ on_every_database! {
 
 on_every_database! {
     async fn one_address_cannot_try_many_accounts_and_others_are_not_held_up(db) {
+        crate::helpers::clear_of_window_edges().await;
         let app = db.spawn().await;
         let base = app.url("");
         let guesser = from(&base, "203.0.113.99");
@@ -94,6 +96,7 @@ on_every_database! {
 
 on_every_database! {
     async fn the_wait_grows_to_the_end_of_the_day_after_thirty_failures(db) {
+        crate::helpers::clear_of_window_edges().await;
         let app = db.spawn().await;
         let base = app.url("");
         let owner = from(&base, "198.51.100.30");
