@@ -1,7 +1,7 @@
 //! What is rate-limited and how much. The counters live in the database
 //! ([`crate::db::rate_limits`]) so that every process enforces one limit.
 
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::{ConnectionTrait, DbErr};
 use sha2::{Digest, Sha256};
 
 /// At most `max` events per `window` seconds for one key.
@@ -73,7 +73,7 @@ impl Limit {
     /// one step, so attempts that race are counted one by one.
     pub async fn reserve(
         &self,
-        db: &DatabaseConnection,
+        db: &impl ConnectionTrait,
         key: &str,
         now: i64,
     ) -> Result<bool, DbErr> {
@@ -88,11 +88,16 @@ impl Limit {
 
     /// Gives back a place taken by [`Limit::reserve`] for an attempt that
     /// was never made.
-    pub async fn release(&self, db: &DatabaseConnection, key: &str, now: i64) -> Result<(), DbErr> {
+    pub async fn release(
+        &self,
+        db: &impl ConnectionTrait,
+        key: &str,
+        now: i64,
+    ) -> Result<(), DbErr> {
         crate::db::rate_limits::unhit(db, &self.bucket(key), now, self.window).await
     }
 
-    pub async fn reset(&self, db: &DatabaseConnection, key: &str) -> Result<(), DbErr> {
+    pub async fn reset(&self, db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
         crate::db::rate_limits::clear(db, &self.bucket(key)).await
     }
 }

@@ -12,7 +12,7 @@ use super::raw;
 /// Counts one hit in `bucket` and returns the hits in the current window,
 /// this one included. `window` is in seconds; windows start at multiples of it.
 pub async fn hit(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     bucket: &str,
     now: i64,
     window: i64,
@@ -40,7 +40,7 @@ pub async fn hit(
 /// Takes back one hit counted in the current window (an attempt refused or
 /// never made).
 pub async fn unhit(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     bucket: &str,
     now: i64,
     window: i64,
@@ -56,7 +56,7 @@ pub async fn unhit(
 
 /// The hits in the current window, without counting one.
 pub async fn hits(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     bucket: &str,
     now: i64,
     window: i64,
@@ -71,7 +71,7 @@ pub async fn hits(
 }
 
 /// Forgets a bucket (a user signed in successfully).
-pub async fn clear(db: &DatabaseConnection, bucket: &str) -> Result<(), DbErr> {
+pub async fn clear(db: &impl ConnectionTrait, bucket: &str) -> Result<(), DbErr> {
     let backend = db.get_database_backend();
     db.execute_raw(raw(
         backend,
