@@ -117,8 +117,8 @@ pub struct Uploads {
 
 /// Stores all `uploads` for `user_id` at `uploaded_at`, or none of them.
 ///
-/// With a `quota`, the user's row is locked first and their usage counted
-/// inside the transaction, so two uploads at once cannot both pass it. With
+/// The user's row is locked first. With a `quota`, their usage is then
+/// counted inside the transaction, so two uploads at once cannot both pass it. With
 /// a `key`, the record of it is written in the same transaction: should
 /// another request with the key have stored its files first, this one stores
 /// nothing and says [`VaultError::KeyUsed`].
@@ -156,8 +156,12 @@ pub async fn store(
     let txn = db.begin().await?;
     let mut placed: Vec<ContentHash> = Vec::new();
     let outcome = async {
+        // The user's row first, as deleting takes it: an upload (whose
+        // files' foreign key waits on that row) and a deletion (which goes on
+        // to the contents' rows) then take their locks in one order and never
+        // wait on each other in a cycle.
+        db::users::lock(&txn, user_id).await?;
         if let Some(quota) = quota {
-            db::users::lock(&txn, user_id).await?;
             let used = db::files::usage(&txn, user_id).await?.charged();
             let adding = db::files::Usage {
                 bytes: contents.iter().map(|(_, size)| size).sum(),

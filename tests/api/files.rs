@@ -690,3 +690,46 @@ on_every_database! {
         assert!(script.get(&format!("/files/{id}/download")).await.bytes().await.unwrap() == small);
     }
 }
+
+on_every_database! {
+    async fn uploads_of_the_same_small_contents_at_once_store_each_whole_and_once(db) {
+        let app = db.spawn().await;
+        let (script, csrf) = app.signed_in_script("jonas").await;
+        let contents: Vec<Vec<u8>> = (0..20).map(|n| format!("shared content {n}\n").repeat(200 + n).into_bytes()).collect();
+        let stored: Value = script.upload(&csrf, &[("first.txt", &contents[7])]).await.json().await.unwrap();
+        let first = stored["files"][0]["id"].as_i64().unwrap();
+        // Four requests write the same rows ahead at once, in different
+        // orders, while a fifth frees one of them by deleting its only file.
+        let names: Vec<String> = (0..contents.len()).map(|n| format!("f{n}.txt")).collect();
+        let batches: Vec<Vec<(&str, &[u8])>> = [0, 5, 10, 15]
+            .into_iter()
+            .map(|start| {
+                (0..contents.len())
+                    .map(|n| (n + start) % contents.len())
+                    .map(|n| (names[n].as_str(), contents[n].as_slice()))
+                    .collect()
+            })
+            .collect();
+        let (a, b, c, d, deleted) = tokio::join!(
+            script.upload(&csrf, &batches[0]),
+            script.upload(&csrf, &batches[1]),
+            script.upload(&csrf, &batches[2]),
+            script.upload(&csrf, &batches[3]),
+            script.http.delete(script.url(&format!("/files/{first}"))).header("x-csrf-token", &csrf).send(),
+        );
+        assert_eq!(deleted.unwrap().status(), StatusCode::NO_CONTENT);
+        for answer in [a, b, c, d] {
+            assert_eq!(answer.status(), StatusCode::CREATED);
+            let body: Value = answer.json().await.unwrap();
+            for file in body["files"].as_array().unwrap() {
+                let n: usize = file["original_filename"].as_str().unwrap()[1..].trim_end_matches(".txt").parse().unwrap();
+                let id = file["id"].as_i64().unwrap();
+                let bytes = script.get(&format!("/files/{id}/download")).await.bytes().await.unwrap();
+                assert!(bytes == contents[n], "file {n} comes back whole");
+            }
+        }
+        assert_eq!(db.count("files").await, 80);
+        assert_eq!(db.count_where("blobs", "refcount = 4 AND content IS NOT NULL").await, 20, "each content once, counted four times");
+        assert_eq!(db.count("blobs").await, 20, "nothing left over");
+    }
+}
