@@ -47,7 +47,11 @@ pub async fn run(opts: Opts) -> anyhow::Result<()> {
     let db = crate::db::connect(&config.database_url).await?;
     crate::db::migrate(&db, &config.database_url).await?;
     let storage = crate::startup::open_storage(&config, &db).await?;
-    let done = migrate(&storage, &folder.join("objects")).await?;
+    let done = migrate(&storage, &folder.join("objects")).await;
+    if let Storage::Bucket(bucket) = &storage {
+        bucket.cleaned_up().await;
+    }
+    let done = done?;
     println!(
         "sent {} content(s), {} bytes; {} already in the bucket",
         done.sent, done.bytes, done.already_there

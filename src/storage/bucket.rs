@@ -91,6 +91,9 @@ struct Inner {
     /// The keys of this process's uploads and staged objects that exist,
     /// which [`Bucket::keep_alive`] keeps from looking abandoned.
     live: std::sync::Mutex<std::collections::BTreeSet<String>>,
+    /// Clean-ups of staged objects running in the background, which a
+    /// command about to exit waits for ([`Bucket::cleaned_up`]).
+    cleaning: tokio_util::task::TaskTracker,
 }
 
 impl fmt::Debug for Bucket {
@@ -161,7 +164,18 @@ impl Bucket {
             spill,
             db,
             live: Default::default(),
+            cleaning: tokio_util::task::TaskTracker::new(),
         })))
+    }
+
+    /// Waits for the staged objects dropped so far to be cleaned up: a
+    /// command that exits would otherwise cut their clean-up short and
+    /// leave them to a server's sweeper.
+    pub async fn cleaned_up(&self) {
+        let cleaning = &self.0.cleaning;
+        cleaning.close();
+        cleaning.wait().await;
+        cleaning.reopen();
     }
 
     /// Lists, writes and deletes a probe object: the bucket is there and
@@ -610,11 +624,12 @@ impl Drop for StagedObject {
         };
         let bucket = self.bucket.clone();
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
+            let cleaning = self.bucket.0.cleaning.clone();
+            runtime.spawn(cleaning.track_future(async move {
                 if let Err(error) = bucket.clear(&begun).await {
                     tracing::warn!(%error, key = %begun.object_key, "staged upload left for the sweeper");
                 }
-            });
+            }));
         }
     }
 }
