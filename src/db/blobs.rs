@@ -46,11 +46,10 @@ pub async fn claim_all(conn: &impl ConnectionTrait, claims: &[Claim<'_>]) -> Res
     for chunk in statement_chunks(claims) {
         insert_claims(conn, chunk).await?;
         if backend != DbBackend::Sqlite {
-            let wanted = vec!["?"; chunk.len()].join(", ");
+            let (wanted, values) = in_list(chunk.iter().map(|claim| claim.hash));
             let lock = format!(
                 "SELECT sha256 FROM blobs WHERE sha256 IN ({wanted}) ORDER BY sha256 FOR UPDATE"
             );
-            let values = chunk.iter().map(|claim| claim.hash.as_str().into());
             conn.query_all_raw(raw(backend, &lock, values)).await?;
         }
     }
@@ -131,10 +130,9 @@ pub async fn without_contents(
     let backend = conn.get_database_backend();
     let mut found = Vec::new();
     for chunk in hashes.chunks(CHUNK) {
-        let wanted = vec!["?"; chunk.len()].join(", ");
+        let (wanted, values) = in_list(chunk.iter().copied());
         let sql =
             format!("SELECT sha256 FROM blobs WHERE sha256 IN ({wanted}) AND content IS NULL");
-        let values = chunk.iter().map(|hash| hash.as_str().into());
         let rows = conn.query_all_raw(raw(backend, &sql, values)).await?;
         found.extend(parse_hashes(&rows));
     }
@@ -150,14 +148,19 @@ pub async fn delete_unused_contents(
 ) -> Result<(), DbErr> {
     let backend = conn.get_database_backend();
     for chunk in hashes.chunks(CHUNK) {
-        let wanted = vec!["?"; chunk.len()].join(", ");
+        let (wanted, values) = in_list(chunk.iter().copied());
         let sql = format!(
             "DELETE FROM blobs WHERE sha256 IN ({wanted}) AND refcount <= 0 AND content IS NOT NULL"
         );
-        let values = chunk.iter().map(|hash| hash.as_str().into());
         conn.execute_raw(raw(backend, &sql, values)).await?;
     }
     Ok(())
+}
+
+/// `?, ?, …` for an `IN` list of `hashes`, and their values.
+fn in_list<'h>(hashes: impl Iterator<Item = &'h ContentHash>) -> (String, Vec<sea_orm::Value>) {
+    let values: Vec<sea_orm::Value> = hashes.map(|hash| hash.as_str().into()).collect();
+    (vec!["?"; values.len()].join(", "), values)
 }
 
 fn parse_hashes(rows: &[sea_orm::QueryResult]) -> impl Iterator<Item = ContentHash> + '_ {

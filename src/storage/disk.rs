@@ -349,6 +349,7 @@ enum State {
 }
 
 impl Staged {
+    #[cfg(test)]
     pub fn is_durable(&self) -> bool {
         matches!(self.state, State::Durable(_))
     }

@@ -222,8 +222,8 @@ pub(crate) enum Staged {
 
 impl StagedFile {
     /// Whether its bytes are durable where they are staged (a bucket's are
-    /// once sent; a small one kept aside on the disk needs no sync, as it is
-    /// sent when placed).
+    /// once sent; a small one kept in memory goes with its row).
+    #[cfg(test)]
     pub fn is_durable(&self) -> bool {
         match &self.staged {
             Staged::Disk(staged) => staged.is_durable(),
@@ -234,17 +234,18 @@ impl StagedFile {
     /// The bytes of a content small enough to be stored in the database,
     /// with its row ([`INLINE_MAX`]); `None` for one that goes to storage.
     pub fn inline_content(&self) -> Option<&[u8]> {
-        match &self.staged {
-            Staged::Inline(inline) => Some(&inline.bytes),
-            _ => None,
-        }
+        self.inline().map(|bytes| &bytes[..])
     }
 
     /// [`StagedFile::inline_content`], shared rather than borrowed. Its
     /// share of the budget stays with this file.
     pub fn inline_bytes(&self) -> Option<bytes::Bytes> {
+        self.inline().cloned()
+    }
+
+    fn inline(&self) -> Option<&bytes::Bytes> {
         match &self.staged {
-            Staged::Inline(inline) => Some(inline.bytes.clone()),
+            Staged::Inline(inline) => Some(&inline.bytes),
             _ => None,
         }
     }

@@ -118,10 +118,10 @@ pub struct Uploads {
 /// Stores all `uploads` for `user_id` at `uploaded_at`, or none of them.
 ///
 /// The user's row is locked first. With a `quota`, their usage is then
-/// counted inside the transaction, so two uploads at once cannot both pass it. With
-/// a `key`, the record of it is written in the same transaction: should
-/// another request with the key have stored its files first, this one stores
-/// nothing and says [`VaultError::KeyUsed`].
+/// counted inside the transaction, so two uploads at once cannot both pass
+/// it. With a `key`, the record of it is written in the same transaction:
+/// should another request with the key have stored its files first, this
+/// one stores nothing and says [`VaultError::KeyUsed`].
 pub async fn store(
     db: &DatabaseConnection,
     storage: &Storage,
@@ -132,11 +132,10 @@ pub async fn store(
     key: Option<&UploadKey>,
 ) -> Result<Vec<File>, VaultError> {
     let Uploads { files, mut early } = uploads;
-    let (mut records, staged): (Vec<FileRecord>, Vec<StagedFile>) = files
+    let (mut records, mut staged): (Vec<FileRecord>, Vec<StagedFile>) = files
         .into_iter()
         .map(|upload| (upload.record, upload.staged))
         .unzip();
-    let mut staged = staged;
     // Callers with many files have waited for most of them already.
     for file in &mut staged {
         if let Err(error) = file.settle().await {

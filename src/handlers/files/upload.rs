@@ -5,9 +5,9 @@
 //! with file size; each staged file is written and synced in the background
 //! from the moment it is received, which lets the disk commit many small
 //! files at once while the next ones come in. At most [`SETTLING`] are on
-//! their way at once, which bounds the files held open. A part whose extension is refused is refused from its
-//! headers, before its body is read; one whose content contradicts its
-//! extension, from its first bytes. Only when every part has been received
+//! their way at once, which bounds the files held open. A part whose
+//! extension is refused is refused from its headers, before its body is
+//! read; one whose content contradicts its extension, from its first bytes. Only when every part has been received
 //! does [`vault::store`] commit them all, in one transaction; any failure
 //! before that drops the staged files, which deletes them.
 
