@@ -10,6 +10,7 @@
 
 mod certificates;
 mod reply;
+mod token;
 mod verify;
 
 pub use certificates::{IssuedChain, authority_from_pem, issue_chain};
@@ -20,23 +21,18 @@ pub use verify::{VerifiedToken, VerifyError, token_of, verify_reply};
 #[cfg(test)]
 use reply::failure_bits;
 use reply::granted;
+use token::Template;
 
 use std::time::SystemTime;
 
-use cms::cert::{CertificateChoices, IssuerAndSerialNumber};
-use cms::content_info::{CmsVersion, ContentInfo};
-use cms::signed_data::{
-    CertificateSet, EncapsulatedContentInfo, SignedData, SignerIdentifier, SignerInfo, SignerInfos,
-};
-use der::asn1::{GeneralizedTime, Int, OctetString, SetOfVec};
-use der::{Any, Decode, Encode, Sequence, Tag};
+use der::asn1::{GeneralizedTime, Int, OctetString};
+use der::{Any, Decode, Encode, Sequence};
 use p256::ecdsa::SigningKey;
 use p256::pkcs8::EncodePrivateKey;
 use ring::rand::SystemRandom;
 use ring::signature::{ECDSA_P256_SHA256_ASN1_SIGNING, EcdsaKeyPair};
 use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
-use x509_cert::attr::Attribute;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_tsp::{Accuracy, MessageImprint, TimeStampReq, TspVersion, TstInfo};
 
@@ -157,9 +153,8 @@ pub struct Authority {
     /// The same key as ring's key pair, whose assembly signs many times faster.
     signer: EcdsaKeyPair,
     random: SystemRandom,
-    certificate: Certificate,
-    /// SHA-256 of the certificate's DER, for ESSCertIDv2.
-    certificate_hash: [u8; 32],
+    /// The parts of a token that are the same in every stamp.
+    template: Template,
     policy: ObjectIdentifier,
 }
 
@@ -181,7 +176,7 @@ impl Authority {
                 "the TSA certificate is not for the TSA key".into(),
             ));
         }
-        let certificate_hash = Sha256::digest(certificate.to_der()?).into();
+        let certificate_hash: [u8; 32] = Sha256::digest(certificate.to_der()?).into();
         let pkcs8 = key
             .to_pkcs8_der()
             .map_err(|e| TsaError::Certificate(format!("key: {e}")))?;
@@ -192,8 +187,7 @@ impl Authority {
         Ok(Authority {
             signer,
             random,
-            certificate,
-            certificate_hash,
+            template: Template::new(&certificate, &certificate_hash)?,
             policy,
         })
     }
@@ -279,94 +273,32 @@ impl Authority {
     ) -> Result<Stamp, TsaError> {
         let gen_time = GeneralizedTime::from_system_time(now)?;
         let tst_info = tst_info(request, self.policy, gen_time, &serial)?;
-        let attributes = self.signed_attributes(&tst_info, gen_time)?;
+        let signed_attributes = self.template.signed_attributes([
+            token::attribute(
+                ID_SIGNING_TIME,
+                Any::encode_from(&x509_cert::time::Time::GeneralTime(gen_time))?,
+            )?,
+            token::attribute(
+                ID_MESSAGE_DIGEST,
+                Any::encode_from(&OctetString::new(Sha256::digest(&tst_info).as_slice())?)?,
+            )?,
+        ])?;
         let signature = self
             .signer
-            .sign(&self.random, &attributes.to_der()?)
+            .sign(&self.random, &signed_attributes)
             .map_err(|_| TsaError::Certificate("ECDSA signing failed".into()))?;
-        let sha256 = AlgorithmIdentifierOwned {
-            oid: HashAlgorithm::Sha256.oid(),
-            parameters: None,
-        };
-        let signer = SignerInfo {
-            version: CmsVersion::V1,
-            sid: SignerIdentifier::IssuerAndSerialNumber(IssuerAndSerialNumber {
-                issuer: self.certificate.tbs_certificate.issuer.clone(),
-                serial_number: self.certificate.tbs_certificate.serial_number.clone(),
-            }),
-            digest_alg: sha256.clone(),
-            signed_attrs: Some(attributes),
-            signature_algorithm: AlgorithmIdentifierOwned {
-                oid: ECDSA_WITH_SHA256,
-                parameters: None,
-            },
-            signature: OctetString::new(signature.as_ref())?,
-            unsigned_attrs: None,
-        };
-        let certificates = if request.include_certificate {
-            Some(CertificateSet(SetOfVec::try_from(vec![
-                CertificateChoices::Certificate(self.certificate.clone()),
-            ])?))
-        } else {
-            None
-        };
-        let signed_data = SignedData {
-            // Version 3: the encapsulated content is not id-data (RFC 5652 §5.1).
-            version: CmsVersion::V3,
-            digest_algorithms: SetOfVec::try_from(vec![sha256])?,
-            encap_content_info: EncapsulatedContentInfo {
-                econtent_type: ID_CT_TST_INFO,
-                econtent: Some(Any::new(Tag::OctetString, tst_info)?),
-            },
-            certificates,
-            crls: None,
-            signer_infos: SignerInfos(SetOfVec::try_from(vec![signer])?),
-        };
-        let token = ContentInfo {
-            content_type: ID_SIGNED_DATA,
-            content: Any::encode_from(&signed_data)?,
-        }
-        .to_der()?;
+        let token = self.template.token(
+            &tst_info,
+            signed_attributes,
+            signature.as_ref(),
+            request.include_certificate,
+        )?;
         Ok(Stamp {
             response: granted(&token)?,
             token,
             gen_time: gen_time.to_system_time(),
             serial,
         })
-    }
-
-    /// RFC 5652 §5.3 signed attributes; their DER SET OF is what is signed.
-    fn signed_attributes(
-        &self,
-        tst_info: &[u8],
-        gen_time: GeneralizedTime,
-    ) -> Result<SetOfVec<Attribute>, TsaError> {
-        let attribute = |oid, value: Any| -> Result<Attribute, der::Error> {
-            Ok(Attribute {
-                oid,
-                values: SetOfVec::try_from(vec![value])?,
-            })
-        };
-        let signing_certificate = SigningCertificateV2 {
-            certs: vec![EssCertIdV2 {
-                cert_hash: OctetString::new(self.certificate_hash.to_vec())?,
-            }],
-        };
-        Ok(SetOfVec::try_from(vec![
-            attribute(ID_CONTENT_TYPE, Any::encode_from(&ID_CT_TST_INFO)?)?,
-            attribute(
-                ID_SIGNING_TIME,
-                Any::encode_from(&x509_cert::time::Time::GeneralTime(gen_time))?,
-            )?,
-            attribute(
-                ID_MESSAGE_DIGEST,
-                Any::encode_from(&OctetString::new(Sha256::digest(tst_info).to_vec())?)?,
-            )?,
-            attribute(
-                ID_AA_SIGNING_CERTIFICATE_V2,
-                Any::encode_from(&signing_certificate)?,
-            )?,
-        ])?)
     }
 }
 

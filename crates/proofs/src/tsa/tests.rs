@@ -2,6 +2,8 @@
 
 use super::*;
 use cmpv2::status::PkiStatus;
+use cms::content_info::ContentInfo;
+use cms::signed_data::SignedData;
 use std::time::{Duration, UNIX_EPOCH};
 use x509_tsp::TimeStampResp;
 
@@ -152,4 +154,42 @@ fn a_granted_reply_is_the_der_timestampresp_around_its_token() {
         .to_der()
         .unwrap();
     assert_eq!(again, stamp.response);
+}
+
+#[test]
+fn tokens_put_together_from_parts_are_what_cms_encodes() {
+    let tsa = authority();
+    for with_certificate in [true, false] {
+        let mut ask = TimeStampReq::from_der(&request(SHA256, &[9; 32], None)).unwrap();
+        ask.cert_req = with_certificate;
+        let stamp = tsa
+            .issue(&ask.to_der().unwrap(), UNIX_EPOCH, [0x11; 16])
+            .unwrap();
+        let token = ContentInfo::from_der(&stamp.token).unwrap();
+        assert_eq!(token.content_type, ID_SIGNED_DATA);
+        let signed = SignedData::from_der(&token.content.to_der().unwrap()).unwrap();
+        assert_eq!(signed.certificates.is_some(), with_certificate);
+        let signer = signed.signer_infos.0.get(0).unwrap();
+        let attributes: Vec<_> = signer
+            .signed_attrs
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|attribute| attribute.oid)
+            .collect();
+        assert_eq!(attributes.len(), 4);
+        for oid in [
+            ID_CONTENT_TYPE,
+            ID_MESSAGE_DIGEST,
+            ID_SIGNING_TIME,
+            ID_AA_SIGNING_CERTIFICATE_V2,
+        ] {
+            assert!(attributes.contains(&oid), "{oid} is missing");
+        }
+        // Encoded again by cms's types, every part comes out the same: the
+        // parts are in their places, each length is right, and the sets
+        // are in DER's order.
+        assert_eq!(token.to_der().unwrap(), stamp.token);
+        assert_eq!(signed.to_der().unwrap(), token.content.to_der().unwrap());
+    }
 }
