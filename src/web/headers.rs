@@ -25,12 +25,11 @@ const FIXED: [(&str, &str); 6] = [
 ];
 
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let target = request
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned());
+    // Shares the request's bytes: only an onion address needs it.
+    let uri = request.uri().clone();
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
+    headers.reserve(FIXED.len() + 4);
     headers
         .entry(header::CONTENT_SECURITY_POLICY)
         .or_insert(HeaderValue::from_static(CONTENT_SECURITY_POLICY));
@@ -45,7 +44,7 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         .entry(header::CACHE_CONTROL)
         .or_insert(HeaderValue::from_static("no-store"));
     headers.insert(header::VARY, HeaderValue::from_static("Accept, Cookie"));
-    if let (Some(onion), Some(target)) = (&state.config.onion_url, target) {
+    if let (Some(onion), Some(target)) = (&state.config.onion_url, uri.path_and_query()) {
         let location = format!("{}{}", onion.as_str().trim_end_matches('/'), target);
         if let Ok(value) = HeaderValue::from_str(&location) {
             headers.insert(HeaderName::from_static("onion-location"), value);

@@ -20,11 +20,8 @@ use crate::state::AppState;
 pub async fn layer(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let format = Format::of(request.headers());
     let method = request.method().clone();
-    let target = request
-        .uri()
-        .path_and_query()
-        .map(|pq| pq.as_str().to_owned())
-        .unwrap_or_default();
+    // Shares the request's bytes: most responses never look at it.
+    let uri = request.uri().clone();
     let response = next.run(request).await;
 
     let info = match response.extensions().get::<ErrorInfo>() {
@@ -47,7 +44,8 @@ pub async fn layer(State(state): State<AppState>, request: Request, next: Next) 
         Format::Html
             if info.code == "unauthenticated" && matches!(method, Method::GET | Method::HEAD) =>
         {
-            let login = match NextPath::parse(&target) {
+            let target = uri.path_and_query().map_or("", |pq| pq.as_str());
+            let login = match NextPath::parse(target) {
                 Some(next) => format!("/auth/login?next={}", encode(next.as_str())),
                 None => "/auth/login".to_owned(),
             };
