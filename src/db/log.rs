@@ -199,12 +199,14 @@ pub async fn place(conn: &impl ConnectionTrait, placed: &[Placed]) -> Result<(),
         let values = chunk
             .iter()
             .flat_map(|(hash, index)| [hash.to_vec().into(), (*index as i64).into()]);
-        let done = conn.execute_raw(raw(backend, &sql, values)).await?;
-        if done.rows_affected() != chunk.len() as u64 {
-            return Err(DbErr::Custom(
-                "a placed leaf is already in the lookup".into(),
-            ));
-        }
+        let statement = raw(backend, &sql, values);
+        execute_all(
+            conn,
+            statement,
+            chunk.len(),
+            "a placed leaf is already in the lookup",
+        )
+        .await?;
     }
     let placed: Vec<(i64, u64)> = placed.iter().map(|p| (p.id, p.index)).collect();
     for chunk in placed.chunks(CHUNK) {
@@ -235,12 +237,9 @@ pub async fn place(conn: &impl ConnectionTrait, placed: &[Placed]) -> Result<(),
                 pairs.collect(),
             ),
         };
-        let done = conn.execute_raw(raw(backend, &sql, values)).await?;
-        if done.rows_affected() != chunk.len() as u64 {
-            return Err(DbErr::Custom(
-                "an entry to place has gone, or its place is taken".into(),
-            ));
-        }
+        let statement = raw(backend, &sql, values);
+        let gone = "an entry to place has gone, or its place is taken";
+        execute_all(conn, statement, chunk.len(), gone).await?;
     }
     Ok(())
 }
@@ -261,12 +260,14 @@ pub async fn store_nodes(conn: &impl ConnectionTrait, nodes: &[(Node, Hash)]) ->
                 hash.to_vec().into(),
             ]
         });
-        let done = conn.execute_raw(raw(backend, &sql, values)).await?;
-        if done.rows_affected() != chunk.len() as u64 {
-            return Err(DbErr::Custom(
-                "a completed subtree is already stored".into(),
-            ));
-        }
+        let statement = raw(backend, &sql, values);
+        execute_all(
+            conn,
+            statement,
+            chunk.len(),
+            "a completed subtree is already stored",
+        )
+        .await?;
     }
     Ok(())
 }
@@ -283,6 +284,20 @@ fn or_ignore(backend: DbBackend) -> &'static str {
         DbBackend::Sqlite => " OR IGNORE",
         _ => "",
     }
+}
+
+/// Runs `statement`, which must write `rows` rows; fewer fail with `short`.
+async fn execute_all(
+    conn: &impl ConnectionTrait,
+    statement: sea_orm::Statement,
+    rows: usize,
+    short: &str,
+) -> Result<(), DbErr> {
+    let done = conn.execute_raw(statement).await?;
+    if done.rows_affected() != rows as u64 {
+        return Err(DbErr::Custom(short.into()));
+    }
+    Ok(())
 }
 
 /// Records the tree's new head; the caller holds its lock.

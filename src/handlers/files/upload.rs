@@ -7,9 +7,10 @@
 //! files at once while the next ones come in. At most [`SETTLING`] are on
 //! their way at once, which bounds the files held open. A part whose
 //! extension is refused is refused from its headers, before its body is
-//! read; one whose content contradicts its extension, from its first bytes. Only when every part has been received
-//! does [`vault::store`] commit them all, in one transaction; any failure
-//! before that drops the staged files, which deletes them.
+//! read; one whose content contradicts its extension, from its first
+//! bytes. Only when every part has been received does [`vault::store`]
+//! commit them all, in one transaction; any failure before that drops the
+//! staged files, which deletes them.
 
 use axum::Json;
 use axum::extract::multipart::Field;

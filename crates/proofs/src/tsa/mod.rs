@@ -176,7 +176,6 @@ impl Authority {
                 "the TSA certificate is not for the TSA key".into(),
             ));
         }
-        let certificate_hash: [u8; 32] = Sha256::digest(certificate.to_der()?).into();
         let pkcs8 = key
             .to_pkcs8_der()
             .map_err(|e| TsaError::Certificate(format!("key: {e}")))?;
@@ -187,7 +186,7 @@ impl Authority {
         Ok(Authority {
             signer,
             random,
-            template: Template::new(&certificate, &certificate_hash)?,
+            template: Template::new(&certificate)?,
             policy,
         })
     }

@@ -19,6 +19,7 @@ use cms::content_info::CmsVersion;
 use cms::signed_data::CertificateSet;
 use der::asn1::{OctetString, SetOfVec};
 use der::{Any, Encode, Header, Length, Tag, TagNumber};
+use sha2::{Digest, Sha256};
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::spki::AlgorithmIdentifierOwned;
@@ -62,19 +63,16 @@ pub(super) struct Template {
 }
 
 impl Template {
-    /// The parts of every token signed with `certificate`'s key, whose DER's
-    /// SHA-256 is `certificate_hash`.
-    pub(super) fn new(
-        certificate: &Certificate,
-        certificate_hash: &[u8; 32],
-    ) -> Result<Template, der::Error> {
+    /// The parts of every token signed with `certificate`'s key.
+    pub(super) fn new(certificate: &Certificate) -> Result<Template, der::Error> {
         let sha256 = AlgorithmIdentifierOwned {
             oid: HashAlgorithm::Sha256.oid(),
             parameters: None,
         };
+        // ESSCertIDv2 names the certificate by the SHA-256 of its DER.
         let signing_certificate = SigningCertificateV2 {
             certs: vec![EssCertIdV2 {
-                cert_hash: OctetString::new(certificate_hash.to_vec())?,
+                cert_hash: OctetString::new(Sha256::digest(certificate.to_der()?).as_slice())?,
             }],
         };
         let certificates =
